@@ -1,0 +1,1 @@
+"""The ``facepoints`` command line."""

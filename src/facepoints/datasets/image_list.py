@@ -1,0 +1,23 @@
+"""Image lists (one relative image path per line, a ``.pts`` beside each image)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .formats.pts import read_pts
+from .records import FaceRecord
+
+
+def read_image_list(list_path: str | Path, scheme: str = "ibug68", root: str | Path | None = None) -> list[FaceRecord]:
+    """Records for every line of ``list_path``; paths are relative to ``root`` (default: the list's folder)."""
+    list_path = Path(list_path)
+    if not list_path.is_file():
+        raise FileNotFoundError(f"{list_path}: no such image list")
+    base = Path(root) if root is not None else list_path.parent
+    records = []
+    for line in list_path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        image = base / line
+        records.append(FaceRecord(image, read_pts(image.with_suffix(".pts")), scheme))
+    return records

@@ -1,0 +1,19 @@
+"""Deterministic train/validation splits carved from a training list."""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from .records import FaceRecord
+
+
+def _bucket(key: str) -> float:
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+
+
+def split_train_val(records: Sequence[FaceRecord], val_fraction: float) -> tuple[list[FaceRecord], list[FaceRecord]]:
+    """Split by a hash of each image's file name, so the split never depends on list order."""
+    train, val = [], []
+    for rec in records:
+        (val if _bucket(rec.image_path.name) < val_fraction else train).append(rec)
+    return train, val

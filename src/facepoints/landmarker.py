@@ -1,0 +1,110 @@
+"""The facade: ``Landmarker`` finds faces and their landmarks in an image."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .detectors import Detection, FaceDetector, create_detector, default_detector
+from .geometry import box_from_points, validate_boxes
+from .pipeline.box_calibration import BoxCalibration, load_calibration
+from .pipeline.crop import CropSpec
+from .pipeline.decode import crops_for_boxes, decode_landmarks
+from .pipeline.images import ImageInput, as_rgb
+from .pipeline.runtime import OnnxRuntime, TorchRuntime, onnxruntime_available
+from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, weights_path
+from .results import Face
+from .schemes import LandmarkScheme, get_scheme
+
+
+class Landmarker:
+    """Detect faces and locate their landmarks.
+
+    >>> lm = Landmarker()                       # default model, default detector
+    >>> faces = lm("photo.jpg")                 # list[Face]; empty when no face is found
+    >>> faces = lm(array_bgr, color_order="BGR", boxes=[[x0, y0, x1, y1]])
+
+    ``boxes`` are xyxy pixels of the tight box around each face's landmarks (the
+    benchmark protocol) and skip the detector. Detector boxes are mapped to that
+    convention by the detector's calibration, and the crop is then re-centred once on the
+    tight box of the first prediction (``refine=1``), since a detector box is looser than a
+    landmark box. ``backend`` is ``"auto"`` (ONNX Runtime when installed and shipped, else
+    PyTorch), ``"onnx"`` or ``"torch"``.
+    """
+
+    def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
+                 backend: str = "auto", threads: int | None = None, refine: int = 1) -> None:
+        self.card: ModelCard = get_card(model)
+        self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
+        self.spec = CropSpec(**self.card.crop)
+        self.runtime = self._make_runtime(backend, threads)
+        self._detector_arg = detector
+        self._detector: FaceDetector | None = None
+        self._calibration: BoxCalibration | None = None
+        self.refine = int(refine)
+
+    def _make_runtime(self, backend: str, threads: int | None):
+        if backend not in ("auto", "onnx", "torch"):
+            raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
+        use_onnx = backend == "onnx" or (backend == "auto" and "onnx" in self.card.weights
+                                          and onnxruntime_available())
+        if use_onnx:
+            return OnnxRuntime(weights_path(self.card, "onnx"), threads)
+        return TorchRuntime(create_model(self.card.name), threads)
+
+    @property
+    def detector(self) -> FaceDetector:
+        """The face detector (created on first use, so explicit boxes never need one)."""
+        if self._detector is None:
+            arg = self._detector_arg
+            if arg is None:
+                raise ValueError("this Landmarker has no face detector: pass boxes=")
+            if isinstance(arg, str):
+                self._detector = default_detector() if arg == "default" else create_detector(arg)
+            else:
+                self._detector = arg
+            self._calibration = load_calibration(self._detector.name)
+        return self._detector
+
+    def detect_faces(self, image: np.ndarray) -> list[Detection]:
+        """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input)."""
+        detections = self.detector.detect(image)
+        if not detections:
+            return []
+        boxes = self._calibration.apply(np.stack([d.box for d in detections]))
+        return [Detection(b, d.score) for b, d in zip(boxes, detections)]
+
+    def __call__(self, image: ImageInput, boxes: Sequence | np.ndarray | None = None,
+                 color_order: str = "RGB") -> list[Face]:
+        """Faces in ``image`` (a path, an (H, W[, C]) array in ``color_order``, or a PIL image)."""
+        rgb = as_rgb(image, color_order)
+        if boxes is not None:
+            box_arr, scores, source = validate_boxes(boxes), None, "given"
+        else:
+            dets = self.detect_faces(rgb)
+            box_arr = np.stack([d.box for d in dets]) if dets else np.zeros((0, 4), np.float32)
+            scores, source = [d.score for d in dets], self.detector.name
+        return self.landmarks_for_boxes(rgb, box_arr, scores, source,
+                                        refine=self.refine if boxes is None else 0)
+
+    def locate(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+        """(K, N, 2) image-pixel landmarks for (K, 4) tight boxes in an RGB uint8 image."""
+        crops, matrices = crops_for_boxes(rgb, boxes, self.spec)
+        norm = self.runtime(crops)
+        return np.stack([decode_landmarks(n, m, self.spec) for n, m in zip(norm, matrices)])
+
+    def landmarks_for_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: Sequence[float] | None = None,
+                            source: str = "given", refine: int = 0) -> list[Face]:
+        """Faces for boxes in an RGB uint8 image; with ``refine`` > 0 each crop is re-centred that
+        many times on the tight box of the previous prediction (the reported box stays the input)."""
+        if len(boxes) == 0:
+            return []
+        points = self.locate(rgb, boxes)
+        for _ in range(refine):
+            points = self.locate(rgb, np.stack([box_from_points(p) for p in points]))
+        scores = [1.0] * len(boxes) if scores is None else scores
+        return [Face(box=b, score=s, landmarks=p, scheme=self.scheme.name, box_source=source)
+                for b, s, p in zip(boxes, scores, points)]
+
+    def __repr__(self) -> str:
+        return f"Landmarker(model={self.card.name!r}, runtime={self.runtime.name!r})"

@@ -1,0 +1,124 @@
+"""ATPN landmark branch (thesis ch. 3.2.1) on a multi-level backbone.
+
+Low-level features are fused FPN-style (1x1 conv + deconv), passed through multiview
+blocks, brought to the coarsest grid by CoordConv down-sampling and projected to a
+vector by a 7x7 coord depthwise block; the output is the residual to the mean shape.
+Coordinates are normalised to [-1, 1] over the input crop; decoding to pixels is the
+pipeline's job.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .efficientnet_lite import EfficientNetLite
+from .layers import ConvBNAct, CoordConv, coord_channels
+from .mobilenetv3 import MobileNetV3Backbone
+
+BACKBONES = {"mobilenetv3": MobileNetV3Backbone, "efficientnet_lite0": EfficientNetLite}
+
+
+@dataclass(frozen=True)
+class ATPNConfig:
+    """Architecture hyper-parameters (stored in model cards)."""
+
+    num_points: int = 68
+    input_size: int = 112
+    backbone: str = "efficientnet_lite0"
+    width: int = 64
+    embed: int = 256
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class MultiviewBlock(nn.Module):
+    """Three parallel depthwise-separable convs with growing receptive fields (dilation 1, 2, 3),
+    concatenated, projected back and added to the input (the residual keeps low-level features)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        branch = channels // 2
+        self.branches = nn.ModuleList([
+            nn.Sequential(ConvBNAct(channels, channels, 3, groups=channels, dilation=d),
+                          ConvBNAct(channels, branch, 1))
+            for d in (1, 2, 3)])
+        self.project = ConvBNAct(3 * branch, channels, 1, act=None)
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = torch.cat([b(x) for b in self.branches], dim=1)
+        return self.act(x + self.project(y))
+
+
+class CoordDepthwiseBlock(nn.Module):
+    """Coordinates + 1x1 expansion, then a depthwise conv covering the whole grid (no pooling)."""
+
+    def __init__(self, cin: int, embed: int, grid: int) -> None:
+        super().__init__()
+        self.expand = ConvBNAct(cin + 2, embed, 1)
+        self.depthwise = ConvBNAct(embed, embed, grid, groups=embed, act=None)
+        self.grid = grid
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.expand(coord_channels(x))
+        y = nn.functional.conv2d(y, self.depthwise[0].weight, None, 1, 0, 1, y.shape[1])
+        return self.depthwise[1](y).flatten(1)
+
+
+class ATPNLandmarkHead(nn.Module):
+    """FPN fusion -> multiview blocks -> CoordConv down-sampling -> coord depthwise -> 2N residuals."""
+
+    def __init__(self, in_channels: tuple[int, int, int], num_points: int, width: int, embed: int,
+                 grid: int) -> None:
+        super().__init__()
+        self.lateral = nn.ModuleList([ConvBNAct(c, width, 1) for c in in_channels])
+        self.up = nn.ModuleList([nn.ConvTranspose2d(width, width, 2, stride=2, groups=width, bias=False)
+                                 for _ in range(2)])
+        self.multiview = nn.ModuleList([MultiviewBlock(width) for _ in in_channels])
+        self.down = nn.ModuleList([CoordConv(width, width, 4, 4), CoordConv(width, width, 2, 2)])
+        self.vector = CoordDepthwiseBlock(3 * width, embed, grid)
+        self.out = nn.Linear(embed, 2 * num_points)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def fuse(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Top-down FPN fusion; returns fused maps at strides 4, 8, 16."""
+        p16 = self.lateral[2](feats[2])
+        p8 = self.lateral[1](feats[1]) + self.up[1](p16)
+        p4 = self.lateral[0](feats[0]) + self.up[0](p8)
+        return [p4, p8, p16]
+
+    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        m4, m8, m16 = [mv(p) for mv, p in zip(self.multiview, self.fuse(feats))]
+        grid = torch.cat([self.down[0](m4), self.down[1](m8), m16], dim=1)
+        return self.out(self.vector(grid))
+
+
+class ATPN(nn.Module):
+    """ATPN landmark model: (B, 3, S, S) RGB 0-255 -> (B, N, 2) landmarks in [-1, 1] crop coordinates.
+
+    ``features`` exposes the backbone maps (strides 4, 8, 16) as the attachment point for
+    the pose and tracking branches, which read the stride-4 (28x28) low-level features.
+    """
+
+    def __init__(self, config: ATPNConfig, mean_shape: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = BACKBONES[config.backbone]()
+        grid = config.input_size // 16
+        self.head = ATPNLandmarkHead(self.backbone.channels, config.num_points, config.width, config.embed, grid)
+        mean = np.zeros((config.num_points, 2), np.float32) if mean_shape is None else mean_shape
+        self.register_buffer("mean_shape", torch.as_tensor(np.asarray(mean, np.float32)))
+        self.register_buffer("pixel_mean", torch.tensor(127.0))
+        self.register_buffer("pixel_scale", torch.tensor(1.0 / 128.0))
+
+    def features(self, images: torch.Tensor) -> list[torch.Tensor]:
+        return self.backbone((images - self.pixel_mean) * self.pixel_scale)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        residual = self.head(self.features(images))
+        return self.mean_shape + residual.view(-1, self.config.num_points, 2)

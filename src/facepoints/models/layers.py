@@ -1,0 +1,79 @@
+"""Small building blocks shared by the backbones and heads."""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def make_divisible(value: float, divisor: int = 8) -> int:
+    """Round channels to a multiple of ``divisor`` (at least 90 % of ``value``)."""
+    out = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return out + divisor if out < 0.9 * value else out
+
+
+class SamePadConv2d(nn.Conv2d):
+    """Conv2d with TensorFlow "same" padding (asymmetric for stride 2), as EfficientNet-Lite expects."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, padding=0, **kwargs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ih, iw = x.shape[-2:]
+        kh, kw = self.weight.shape[-2:]
+        sh, sw = self.stride
+        dh, dw = self.dilation
+        ph = max((math.ceil(ih / sh) - 1) * sh + (kh - 1) * dh + 1 - ih, 0)
+        pw = max((math.ceil(iw / sw) - 1) * sw + (kw - 1) * dw + 1 - iw, 0)
+        if ph or pw:
+            x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+        return super().forward(x)
+
+
+class ConvBNAct(nn.Sequential):
+    """Conv (symmetric padding) + BatchNorm + activation."""
+
+    def __init__(self, cin: int, cout: int, kernel: int = 3, stride: int = 1, groups: int = 1,
+                 act: type[nn.Module] | None = nn.ReLU, dilation: int = 1) -> None:
+        pad = dilation * (kernel - 1) // 2
+        layers: list[nn.Module] = [nn.Conv2d(cin, cout, kernel, stride, pad, dilation=dilation,
+                                             groups=groups, bias=False), nn.BatchNorm2d(cout)]
+        if act is not None:
+            layers.append(act(inplace=True) if act in (nn.ReLU, nn.ReLU6, nn.Hardswish) else act())
+        super().__init__(*layers)
+
+
+class SqueezeExcite(nn.Module):
+    """Channel attention of MobileNetV3 (hard-sigmoid gate)."""
+
+    def __init__(self, channels: int, reduction: int = 4) -> None:
+        super().__init__()
+        mid = make_divisible(channels / reduction)
+        self.fc1 = nn.Conv2d(channels, mid, 1)
+        self.fc2 = nn.Conv2d(mid, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        s = F.adaptive_avg_pool2d(x, 1)
+        return x * F.hardsigmoid(self.fc2(F.relu(self.fc1(s), inplace=True)))
+
+
+def coord_channels(x: torch.Tensor) -> torch.Tensor:
+    """``x`` with two extra channels holding x and y coordinates in [-1, 1]."""
+    n, _, h, w = x.shape
+    ys = torch.linspace(-1.0, 1.0, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(n, 1, h, w)
+    xs = torch.linspace(-1.0, 1.0, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(n, 1, h, w)
+    return torch.cat([x, xs, ys], dim=1)
+
+
+class CoordConv(nn.Module):
+    """CoordConv (Liu et al. 2018): a conv block over the input plus coordinate channels."""
+
+    def __init__(self, cin: int, cout: int, kernel: int, stride: int, groups: int = 1,
+                 act: type[nn.Module] | None = nn.ReLU) -> None:
+        super().__init__()
+        self.conv = ConvBNAct(cin + 2, cout, kernel, stride, groups=groups, act=act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(coord_channels(x))

@@ -1,0 +1,49 @@
+"""Result types returned by ``Landmarker``: plain data, never ``None``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class Face:
+    """One face found in an image.
+
+    ``box``: (4,) float32 xyxy pixels (the tight-landmark-box convention);
+    ``landmarks``: (N, 2) float32 0-based pixel coordinates (pixel centre = integer);
+    ``sigma``: (N, 2) float32 per-point, per-axis uncertainty in pixels, or ``None`` when the
+    model does not estimate it; ``pose``: (yaw, pitch, roll) degrees or ``None``.
+    """
+
+    box: np.ndarray
+    score: float
+    landmarks: np.ndarray
+    scheme: str
+    sigma: np.ndarray | None = None
+    pose: np.ndarray | None = None
+    box_source: str = "given"
+
+    def __post_init__(self) -> None:
+        self.box = np.asarray(self.box, np.float32).reshape(4)
+        self.landmarks = np.asarray(self.landmarks, np.float32).reshape(-1, 2)
+        if self.sigma is not None:
+            self.sigma = np.asarray(self.sigma, np.float32).reshape(-1, 2)
+        if self.pose is not None:
+            self.pose = np.asarray(self.pose, np.float32).reshape(3)
+        self.score = float(self.score)
+
+    @property
+    def num_points(self) -> int:
+        return len(self.landmarks)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict (lists of floats)."""
+        out = {"box": [round(float(v), 2) for v in self.box], "score": round(self.score, 4),
+               "box_source": self.box_source, "scheme": self.scheme,
+               "landmarks": np.round(self.landmarks, 2).tolist()}
+        if self.sigma is not None:
+            out["sigma"] = np.round(self.sigma, 3).tolist()
+        if self.pose is not None:
+            out["pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(self.pose, 2).tolist()))
+        return out

@@ -1,0 +1,1 @@
+"""Training: configs, losses, the resumable training loop."""

@@ -1,0 +1,65 @@
+"""Training configuration, read from a YAML file."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from ..datasets.augment import AugmentConfig
+from ..models import ATPNConfig
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run needs; relative data paths are resolved against ``data_root``."""
+
+    name: str = "atpn_lite0_68"
+    data_root: str = "../shared/data"
+    train_lists: list[str] = field(default_factory=lambda: ["300W/train.txt"])
+    val_fraction: float = 0.1
+    scheme: str = "ibug68"
+    model: ATPNConfig = field(default_factory=ATPNConfig)
+    crop_margin: float = 1.25
+    imagenet_init: bool = True
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    loss: str = "nme"
+    epochs: int = 120
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    warmup_epochs: int = 2
+    seed: int = 0
+    threads: int = 2
+    workers: int = 1
+    output_dir: str = "runs"
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: a config must be a YAML mapping")
+        known = {f.name for f in fields(cls)}
+        unknown = set(raw) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+        for key, sub in (("model", ATPNConfig), ("augment", AugmentConfig)):
+            if key in raw:
+                try:
+                    raw[key] = sub(**raw[key])
+                except TypeError as exc:  # unknown keys, or not a mapping
+                    raise ValueError(f"{path}: bad {key!r} section: {exc}") from exc
+        return cls(**raw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name

@@ -1,0 +1,146 @@
+"""Training loop: seeded, logged, checkpointed every epoch, resumable after a kill."""
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from ..datasets.image_list import read_image_list
+from ..datasets.landmark_dataset import EpochSampler, LandmarkDataset
+from ..datasets.splits import split_train_val
+from ..models import ATPN
+from ..pipeline.crop import CropSpec
+from ..schemes import get_scheme
+from .checkpoint import load_checkpoint, save_atomic
+from .config import TrainConfig
+from .losses import LOSSES, interocular
+
+
+def build_model(cfg: TrainConfig) -> ATPN:
+    """The network of ``cfg`` with the scheme's mean shape (in crop coordinates) as its prior."""
+    scheme = get_scheme(cfg.scheme)
+    spec = CropSpec(cfg.model.input_size, cfg.crop_margin)
+    return ATPN(cfg.model, spec.mean_shape_in_crop(scheme.mean_shape))
+
+
+def load_splits(cfg: TrainConfig):
+    """(train, val) records: validation is carved from the first list only (the clean source)."""
+    root = Path(cfg.data_root)
+    train, val = [], []
+    for i, name in enumerate(cfg.train_lists):
+        records = read_image_list(root / name, cfg.scheme)
+        if i == 0:
+            tr, va = split_train_val(records, cfg.val_fraction)
+            train += tr
+            val += va
+        else:
+            train += records
+    return train, val
+
+
+def lr_at(step: int, total: int, warmup: int, base: float) -> float:
+    """Linear warm-up then cosine decay to zero."""
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return 0.5 * base * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+
+
+@torch.inference_mode()
+def validate(model: ATPN, loader: DataLoader, scheme) -> float:
+    """Mean inter-ocular NME on a (non-augmented) loader."""
+    model.eval()
+    errs = []
+    for batch in loader:
+        pred = model(batch["image"])
+        err = (pred - batch["target"]).norm(dim=-1).mean(dim=1) / interocular(batch["target"], scheme)
+        errs.append(err)
+    return float(torch.cat(errs).mean()) if errs else float("nan")
+
+
+class Trainer:
+    """Runs ``cfg`` into ``cfg.run_dir``: ``last.pt`` (resume), ``best.pt`` (lowest val NME), ``log.jsonl``."""
+
+    def __init__(self, cfg: TrainConfig, progress: bool = True) -> None:
+        self.cfg = cfg
+        self.progress = progress
+        self.dir = cfg.run_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(cfg.seed)
+        torch.set_num_threads(cfg.threads)
+        self.scheme = get_scheme(cfg.scheme)
+        self.spec = CropSpec(cfg.model.input_size, cfg.crop_margin)
+        train, val = load_splits(cfg)
+        if len(train) < cfg.batch_size:  # drop_last: not one step per epoch
+            raise ValueError(f"{len(train)} training faces cannot fill one batch (batch_size {cfg.batch_size})")
+        self.train_set = LandmarkDataset(train, self.scheme, self.spec, cfg.augment, cfg.seed)
+        self.val_set = LandmarkDataset(val, self.scheme, self.spec, None)
+        self.sampler = EpochSampler(len(self.train_set), cfg.seed)
+        workers = cfg.workers
+        self.train_loader = DataLoader(self.train_set, cfg.batch_size, sampler=self.sampler, drop_last=True,
+                                       num_workers=workers, persistent_workers=workers > 0)
+        self.val_loader = DataLoader(self.val_set, 64, num_workers=0)
+        self.model = build_model(cfg)
+        self.loss_fn = LOSSES[cfg.loss]
+        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.start_epoch, self.best = 0, float("inf")
+        last = self.dir / "last.pt"
+        if last.exists():
+            self._resume(last)
+        elif cfg.imagenet_init and cfg.model.backbone.startswith("efficientnet_lite"):
+            self.model.backbone.load_imagenet()
+        (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+
+    def _resume(self, path: Path) -> None:
+        state = load_checkpoint(path)
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.start_epoch, self.best = state["epoch"] + 1, state["best"]
+        print(f"resumed {path} at epoch {self.start_epoch} (best val NME {100 * self.best:.3f} %)")
+
+    def _state(self, epoch: int) -> dict:
+        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": epoch,
+                "best": self.best, "config": self.cfg.to_dict()}
+
+    def train_epoch(self, epoch: int) -> float:
+        cfg, steps = self.cfg, len(self.train_loader)
+        total, warmup = cfg.epochs * steps, cfg.warmup_epochs * steps
+        self.sampler.set_epoch(epoch)
+        self.model.train()
+        losses = []
+        bar = tqdm(self.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                   disable=not self.progress)
+        for i, batch in enumerate(bar):
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr_at(epoch * steps + i, total, warmup, cfg.lr)
+            loss = self.loss_fn(self.model(batch["image"]), batch["target"], self.scheme)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer.step()
+            losses.append(float(loss.detach()))
+            bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
+        return float(np.mean(losses))
+
+    def run(self) -> float:
+        """Train to ``cfg.epochs``; returns the best validation NME."""
+        for epoch in range(self.start_epoch, self.cfg.epochs):
+            t0 = time.time()
+            loss = self.train_epoch(epoch)
+            val = validate(self.model, self.val_loader, self.scheme)
+            improved = val < self.best
+            self.best = min(self.best, val)
+            save_atomic(self._state(epoch), self.dir / "last.pt")
+            if improved:
+                save_atomic(self._state(epoch), self.dir / "best.pt")
+            row = {"epoch": epoch + 1, "train_loss": loss, "val_nme": val, "best": self.best,
+                   "seconds": round(time.time() - t0, 1), "lr": self.optimizer.param_groups[0]["lr"]}
+            with open(self.dir / "log.jsonl", "a") as f:
+                f.write(json.dumps(row) + "\n")
+            print(f"epoch {epoch + 1}/{self.cfg.epochs} loss {loss:.4f} val NME {100 * val:.3f} %"
+                  f"{' *' if improved else ''} ({row['seconds']} s)", flush=True)
+        return self.best

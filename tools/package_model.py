@@ -1,0 +1,84 @@
+"""Package a training run as a shipped model: weights (.pt + .onnx), sha256s, model card.
+
+Usage:
+  python tools/package_model.py runs/atpn_lite0_68/best.pt --name atpn_lite0_68 \
+      --summary "..." [--metrics eval.json] [--speed speed.json]
+
+Needs the ``onnx`` package for the export (a development dependency only).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from facepoints.registry import build_network, sha256_of
+from facepoints.training.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1] / "src/facepoints/registry"
+LICENCE = ("Code: Apache-2.0. Weights: trained on 300W (iBUG; LFPW, HELEN, AFW), whose images and "
+           "annotations are for non-commercial research only; use these weights under the same terms.")
+
+
+def export_onnx(model: torch.nn.Module, size: int, path: Path) -> None:
+    dummy = torch.rand(1, 3, size, size) * 255
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, dummy, str(path), input_names=["crops"], output_names=["landmarks"],
+                          dynamic_axes={"crops": {0: "batch"}, "landmarks": {0: "batch"}},
+                          opset_version=17, dynamo=False)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint")
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--summary", default="")
+    ap.add_argument("--metrics", help="JSON written by `facepoints evaluate --json`")
+    ap.add_argument("--speed", help="JSON written by `facepoints benchmark --json`")
+    ap.add_argument("--training-notes", default="", help="free text: wall time, machine, data notes")
+    args = ap.parse_args()
+
+    state = load_checkpoint(args.checkpoint)
+    cfg = state["config"]
+    model = build_network("atpn", cfg["model"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    (ROOT / "weights").mkdir(exist_ok=True)
+    pt = ROOT / "weights" / f"{args.name}.pt"
+    torch.save(model.state_dict(), pt)
+    onnx_path = ROOT / "weights" / f"{args.name}.onnx"
+    export_onnx(model, cfg["model"]["input_size"], onnx_path)
+
+    card_path = ROOT / "cards" / f"{args.name}.json"
+    old = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card = {
+        "name": args.name,
+        "architecture": "atpn",
+        "summary": args.summary or old.get("summary", ""),
+        "config": cfg["model"],
+        "scheme": cfg["scheme"],
+        "crop": {"size": cfg["model"]["input_size"], "margin": cfg["crop_margin"]},
+        "weights": {"torch": {"file": pt.name, "sha256": sha256_of(pt)},
+                    "onnx": {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}},
+        "training": {
+            "data": cfg["train_lists"], "data_root": cfg["data_root"],
+            "validation": f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash",
+            "config": cfg, "epochs_completed": state["epoch"] + 1,
+            "best_val_nme": state["best"],
+            "command": "facepoints train configs/" + cfg["name"] + ".yaml",
+            "notes": args.training_notes or old.get("training", {}).get("notes", ""),
+        },
+        "metrics": json.loads(Path(args.metrics).read_text()) if args.metrics else old.get("metrics", {}),
+        "speed": json.loads(Path(args.speed).read_text()) if args.speed else old.get("speed", {}),
+        "licence": LICENCE,
+    }
+    card_path.write_text(json.dumps(card, indent=1) + "\n")
+    print(f"wrote {pt} ({pt.stat().st_size / 1e6:.2f} MB), {onnx_path}, {card_path}")
+
+
+if __name__ == "__main__":
+    main()
