@@ -269,6 +269,21 @@ def test_train_then_resume(tiny_dataset, tmp_path, capsys):
         torch.set_num_threads(threads)
 
 
+def test_train_without_validation_keeps_best_and_valid_log(tiny_dataset, tmp_path, capsys):
+    """Regression: with no validation faces best.pt was never written and the log held NaN."""
+    threads = torch.get_num_threads()
+    try:
+        config = _train_config(tmp_path / "noval.yaml", tiny_dataset, tmp_path / "runs", val_fraction=0.0,
+                               epochs=1)
+        assert main(["train", config, "--no-progress"]) == 0
+        run = tmp_path / "runs" / "tiny"
+        assert (run / "best.pt").is_file()
+        row = strict_json((run / "log.jsonl").read_text().splitlines()[0])
+        assert row["val_nme"] is None
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("name: [unclosed\nepochs: 2\n")

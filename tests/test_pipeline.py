@@ -326,3 +326,21 @@ def test_load_image_formats_agree(tmp_path, small_rgb):
     jpg = tmp_path / "img.jpg"
     cv2.imwrite(str(jpg), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
     assert np.abs(load_image(jpg).astype(int) - small_rgb).mean() < 4  # lossy, but RGB order
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_load_image_applies_exif_orientation(tmp_path, orientation):
+    """Regression: phone photos with an EXIF rotation were processed sideways."""
+    from PIL import Image, ImageOps
+
+    from facepoints.pipeline.images import load_image
+
+    stored = np.zeros((20, 40, 3), np.uint8)
+    stored[2:5, 30:35] = 255
+    image = Image.fromarray(stored)
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    path = tmp_path / "rotated.png"
+    image.save(path, exif=exif)
+    expected = np.asarray(ImageOps.exif_transpose(Image.open(path)))
+    np.testing.assert_array_equal(load_image(path), expected)

@@ -62,9 +62,16 @@ class SqueezeExcite(nn.Module):
 def coord_channels(x: torch.Tensor) -> torch.Tensor:
     """``x`` with two extra channels holding x and y coordinates in [-1, 1]."""
     n, _, h, w = x.shape
-    ys = torch.linspace(-1.0, 1.0, h, device=x.device, dtype=x.dtype).view(1, 1, h, 1).expand(n, 1, h, w)
-    xs = torch.linspace(-1.0, 1.0, w, device=x.device, dtype=x.dtype).view(1, 1, 1, w).expand(n, 1, h, w)
+    ys = _unit_range(h, x).view(1, 1, h, 1).expand(n, 1, h, w)
+    xs = _unit_range(w, x).view(1, 1, 1, w).expand(n, 1, h, w)
     return torch.cat([x, xs, ys], dim=1)
+
+
+def _unit_range(size: int, like: torch.Tensor) -> torch.Tensor:
+    """``size`` evenly spaced values from -1 to 1 in ``like``'s dtype (float32 arithmetic, so an
+    ONNX export never promotes the graph to double)."""
+    step = 2.0 / max(size - 1, 1)
+    return (torch.arange(size, device=like.device, dtype=torch.float32) * step - 1.0).to(like.dtype)
 
 
 class CoordConv(nn.Module):

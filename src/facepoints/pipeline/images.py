@@ -38,7 +38,27 @@ def load_image(path: str | Path) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] in (3, 4):
         code = cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
         image = cv2.cvtColor(image, code)
-    return to_rgb_uint8(image, source=str(path))
+    return to_rgb_uint8(apply_exif_orientation(image, exif_orientation(path)), source=str(path))
+
+
+def exif_orientation(path: str | Path) -> int:
+    """The EXIF orientation tag of an image file (1 = upright, also when absent or unreadable)."""
+    if _PILImage is None:
+        return 1
+    try:
+        with _PILImage.open(path) as im:
+            return int(im.getexif().get(0x0112, 1))
+    except Exception:  # noqa: BLE001 - a missing or broken EXIF block means "upright"
+        return 1
+
+
+def apply_exif_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
+    """Rotate/mirror pixels so the image appears as a viewer shows it (EXIF orientation 1-8).
+    Landmarks are then in the displayed image's coordinates, as users expect."""
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1),
+           7: lambda a: np.swapaxes(a[::-1, ::-1], 0, 1), 8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops[orientation](image)) if orientation in ops else image
 
 
 def to_rgb_uint8(image: np.ndarray, color_order: str = "RGB", source: str = "array") -> np.ndarray:

@@ -44,6 +44,10 @@ def load_splits(cfg: TrainConfig):
     return train, val
 
 
+def _json_number(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
 def lr_at(step: int, total: int, warmup: int, base: float) -> float:
     """Linear warm-up then cosine decay to zero."""
     if step < warmup:
@@ -132,12 +136,14 @@ class Trainer:
             t0 = time.time()
             loss = self.train_epoch(epoch)
             val = validate(self.model, self.val_loader, self.scheme)
-            improved = val < self.best
-            self.best = min(self.best, val)
+            # without a validation split every epoch counts as the best so far (best.pt = last.pt)
+            improved = not val >= self.best
+            self.best = val if improved else self.best
             save_atomic(self._state(epoch), self.dir / "last.pt")
             if improved:
                 save_atomic(self._state(epoch), self.dir / "best.pt")
-            row = {"epoch": epoch + 1, "train_loss": loss, "val_nme": val, "best": self.best,
+            row = {"epoch": epoch + 1, "train_loss": loss, "val_nme": _json_number(val),
+                   "best": _json_number(self.best),
                    "seconds": round(time.time() - t0, 1), "lr": self.optimizer.param_groups[0]["lr"]}
             with open(self.dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
