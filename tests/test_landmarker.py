@@ -322,3 +322,20 @@ def test_shipped_weights_verify():
         assert weights_path(card, runtime).is_file()
     with pytest.raises(WeightsError, match="ships no"):
         weights_path(card, "tflite")
+
+
+def test_huge_image_is_detected_on_a_downscaled_copy(landmarker, astronaut):
+    """A 4096 px photo: detection runs at DETECT_MAX_SIDE, landmarks land at full resolution."""
+    from facepoints.landmarker import DETECT_MAX_SIDE
+
+    big = cv2.resize(astronaut, (4096, 4096), interpolation=cv2.INTER_LINEAR)
+    assert max(big.shape) > DETECT_MAX_SIDE
+    small_faces = landmarker(astronaut)
+    big_faces = landmarker(big)
+    assert small_faces and big_faces
+    first_small = small_faces[0]
+    first_big = big_faces[0]
+    # same face, 8x the coordinates (continuous coordinates scale about (-0.5, -0.5))
+    expected = (first_small.landmarks + 0.5) * 8 - 0.5
+    err = np.linalg.norm(first_big.landmarks - expected, axis=1).mean()
+    assert err < 0.05 * (first_big.box[2] - first_big.box[0])

@@ -32,6 +32,14 @@ def export_onnx(model: torch.nn.Module, size: int, path: Path) -> None:
                           opset_version=17, dynamo=False)
 
 
+def training_minutes(log: Path) -> float | None:
+    """Sum of the epoch times in a run's log.jsonl (wall minutes of training + validation)."""
+    if not log.is_file():
+        return None
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return round(sum(r.get("seconds", 0) for r in rows) / 60, 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
@@ -40,6 +48,8 @@ def main() -> None:
     ap.add_argument("--metrics", help="JSON written by `facepoints evaluate --json`")
     ap.add_argument("--speed", help="JSON written by `facepoints benchmark --json`")
     ap.add_argument("--training-notes", default="", help="free text: wall time, machine, data notes")
+    ap.add_argument("--keep-weights", action="store_true",
+                    help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
     args = ap.parse_args()
 
     state = load_checkpoint(args.checkpoint)
@@ -49,9 +59,10 @@ def main() -> None:
     model.eval()
     (ROOT / "weights").mkdir(exist_ok=True)
     pt = ROOT / "weights" / f"{args.name}.pt"
-    torch.save(model.state_dict(), pt)
     onnx_path = ROOT / "weights" / f"{args.name}.onnx"
-    export_onnx(model, cfg["model"]["input_size"], onnx_path)
+    if not args.keep_weights:
+        torch.save(model.state_dict(), pt)
+        export_onnx(model, cfg["model"]["input_size"], onnx_path)
 
     card_path = ROOT / "cards" / f"{args.name}.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
@@ -69,6 +80,8 @@ def main() -> None:
             "validation": f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash",
             "config": cfg, "epochs_completed": state["epoch"] + 1,
             "best_val_nme": state["best"],
+            "wall_minutes": training_minutes(Path(args.checkpoint).parent / "log.jsonl"),
+            "machine": "2 CPU cores (x86_64), PyTorch CPU build, no GPU",
             "command": "facepoints train configs/" + cfg["name"] + ".yaml",
             "notes": args.training_notes or old.get("training", {}).get("notes", ""),
         },

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from .detectors import Detection, FaceDetector, create_detector, default_detector
@@ -15,6 +16,10 @@ from .pipeline.runtime import OnnxRuntime, TorchRuntime, onnxruntime_available
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, get_scheme
+
+
+#: longer image side above which face detection runs on a downscaled copy
+DETECT_MAX_SIDE = 1600
 
 
 class Landmarker:
@@ -67,11 +72,22 @@ class Landmarker:
         return self._detector
 
     def detect_faces(self, image: np.ndarray) -> list[Detection]:
-        """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input)."""
-        detections = self.detector.detect(image)
+        """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input).
+
+        Images whose longer side exceeds ``DETECT_MAX_SIDE`` are searched at that size (faces
+        in such photos are large; the landmarks still come from full-resolution crops)."""
+        h, w = image.shape[:2]
+        factor = min(1.0, DETECT_MAX_SIDE / max(h, w))
+        size = (max(1, round(w * factor)), max(1, round(h * factor)))
+        small = image if factor == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        detections = self.detector.detect(small)
         if not detections:
             return []
-        boxes = self._calibration.apply(np.stack([d.box for d in detections]))
+        boxes = np.stack([d.box for d in detections])
+        if factor != 1.0:  # continuous coordinates: scale about the image corner (-0.5, -0.5)
+            scale = np.array([w / size[0], h / size[1]] * 2, np.float32)
+            boxes = (boxes + 0.5) * scale - 0.5
+        boxes = self._calibration.apply(boxes)
         return [Detection(b, d.score) for b, d in zip(boxes, detections)]
 
     def __call__(self, image: ImageInput, boxes: Sequence | np.ndarray | None = None,

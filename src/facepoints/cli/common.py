@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import re
 
 from ..registry import DEFAULT_MODEL
 
@@ -11,3 +13,12 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"],
                         help="runtime for the landmark network (default: ONNX Runtime when available)")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the landmark network")
+
+
+_NUMBER_LIST = re.compile(r"\[\s+([-+0-9.eE,\s]+?)\s+\]")
+
+
+def to_json(data: object) -> str:
+    """Indented JSON with innermost number lists on one line (``[x, y]`` per landmark)."""
+    text = json.dumps(data, indent=1, allow_nan=False)
+    return _NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"

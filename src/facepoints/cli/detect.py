@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .common import add_model_arguments
+from .common import add_model_arguments, to_json
 
 HELP = "find faces and landmarks in images or folders (writes JSON and an overlay PNG per image)"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -102,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         record = {"image": str(source) if isinstance(source, Path) else f"sample:{stem}",
                   "width": rgb.shape[1], "height": rgb.shape[0], "model": lm.card.name,
                   "faces": [f.to_dict() for f in faces]}
-        (args.out / f"{stem}.json").write_text(json.dumps(record, indent=1))
+        (args.out / f"{stem}.json").write_text(to_json(record))
         if not args.no_overlay:
             cv2.imwrite(str(args.out / f"{stem}_overlay.png"), cv2.cvtColor(draw_faces(rgb, faces), cv2.COLOR_RGB2BGR))
         summary.append(f"{record['image']}: {len(faces)} face(s)")
