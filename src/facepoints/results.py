@@ -13,7 +13,9 @@ class Face:
     ``box``: (4,) float32 xyxy pixels (the tight-landmark-box convention);
     ``landmarks``: (N, 2) float32 0-based pixel coordinates (pixel centre = integer);
     ``sigma``: (N, 2) float32 per-point, per-axis uncertainty in pixels, or ``None`` when the
-    model does not estimate it; ``pose``: (yaw, pitch, roll) degrees or ``None``.
+    model does not estimate it; ``pose``: (yaw, pitch, roll) degrees or ``None``;
+    ``confidence``: the model's own face/non-face probability for the crop (tracking
+    branch), or ``None`` for models without one.
     """
 
     box: np.ndarray
@@ -23,6 +25,7 @@ class Face:
     sigma: np.ndarray | None = None
     pose: np.ndarray | None = None
     box_source: str = "given"
+    confidence: float | None = None
 
     def __post_init__(self) -> None:
         self.box = np.asarray(self.box, np.float32).reshape(4)
@@ -32,6 +35,8 @@ class Face:
         if self.pose is not None:
             self.pose = np.asarray(self.pose, np.float32).reshape(3)
         self.score = float(self.score)
+        if self.confidence is not None:
+            self.confidence = float(self.confidence)
 
     @property
     def num_points(self) -> int:
@@ -44,6 +49,8 @@ class Face:
                "landmarks": np.round(self.landmarks, 2).tolist()}
         if self.sigma is not None:
             out["sigma"] = np.round(self.sigma, 3).tolist()
+        if self.confidence is not None:
+            out["confidence"] = round(self.confidence, 4)
         if self.pose is not None:
             out["pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(self.pose, 2).tolist()))
         return out
