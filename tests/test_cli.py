@@ -284,6 +284,24 @@ def test_train_without_validation_keeps_best_and_valid_log(tiny_dataset, tmp_pat
         torch.set_num_threads(threads)
 
 
+def test_train_fine_tunes_from_a_checkpoint(tiny_dataset, tmp_path, capsys):
+    threads = torch.get_num_threads()
+    try:
+        first = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
+        assert main(["train", first, "--no-progress"]) == 0
+        start = torch.load(tmp_path / "runs" / "tiny" / "best.pt", map_location="cpu", weights_only=False)
+        second = _train_config(tmp_path / "b.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_ft",
+                               init_checkpoint=str(tmp_path / "runs" / "tiny" / "best.pt"), lr=0.0)
+        capsys.readouterr()
+        assert main(["train", second, "--no-progress"]) == 0
+        assert "initialised from" in capsys.readouterr().out
+        tuned = torch.load(tmp_path / "runs" / "tiny_ft" / "last.pt", map_location="cpu", weights_only=False)
+        key = "head.out.weight"  # lr 0: the weights are exactly the starting checkpoint's
+        assert torch.equal(tuned["model"][key], start["model"][key])
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("name: [unclosed\nepochs: 2\n")

@@ -339,3 +339,17 @@ def test_huge_image_is_detected_on_a_downscaled_copy(landmarker, astronaut):
     expected = (first_small.landmarks + 0.5) * 8 - 0.5
     err = np.linalg.norm(first_big.landmarks - expected, axis=1).mean()
     assert err < 0.05 * (first_big.box[2] - first_big.box[0])
+
+
+def test_flip_test_is_exactly_mirror_equivariant(astronaut, astronaut_face_box):
+    """With flip_test the prediction on a mirrored photo is the mirrored prediction (points re-ordered)."""
+    lm = Landmarker(detector=None, flip_test=True)
+    width = astronaut.shape[1]
+    box = np.asarray(astronaut_face_box, np.float32)
+    mirrored_box = np.array([width - 1 - box[2], box[1], width - 1 - box[0], box[3]], np.float32)
+    original = lm(astronaut, boxes=[box])[0].landmarks
+    mirrored = lm(np.ascontiguousarray(astronaut[:, ::-1]), boxes=[mirrored_box])[0].landmarks
+    back = lm.scheme.flip(mirrored, width)
+    np.testing.assert_allclose(back, original, atol=1e-2)
+    plain = Landmarker(detector=None)(astronaut, boxes=[box])[0].landmarks
+    assert np.abs(plain - original).max() < 0.1 * (box[2] - box[0])  # an average, not something else

@@ -4,32 +4,30 @@ Usage:
   python tools/package_model.py runs/atpn_lite0_68/best.pt --name atpn_lite0_68 \
       --summary "..." [--metrics eval.json] [--speed speed.json]
 
+  # landmark model + pose / face-confidence branches (``facepoints train-branches``):
+  python tools/package_model.py runs/atpn_lite0_68_branches/best.pt --name atpn_lite0_68 \
+      [--branch-metrics evaluation/branches.json] [--speed speed.json]
+
+A combined checkpoint (it has a ``branches`` record) exports a multi-output ONNX file
+(``landmarks``, ``pose``, ``face_prob``) and adds ``training.branches`` and
+``metrics.pose`` / ``metrics.tracking`` to the card; a landmark checkpoint works as before.
 Needs the ``onnx`` package for the export (a development dependency only).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import warnings
 from pathlib import Path
 
 import torch
 
+from facepoints.pipeline.export import export_onnx
 from facepoints.registry import build_network, sha256_of
 from facepoints.training.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1] / "src/facepoints/registry"
 LICENCE = ("Code: Apache-2.0. Weights: trained on 300W (iBUG; LFPW, HELEN, AFW), whose images and "
            "annotations are for non-commercial research only; use these weights under the same terms.")
-
-
-def export_onnx(model: torch.nn.Module, size: int, path: Path) -> None:
-    dummy = torch.rand(1, 3, size, size) * 255
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(model, dummy, str(path), input_names=["crops"], output_names=["landmarks"],
-                          dynamic_axes={"crops": {0: "batch"}, "landmarks": {0: "batch"}},
-                          opset_version=17, dynamo=False)
 
 
 def training_minutes(log: Path) -> float | None:
@@ -40,6 +38,26 @@ def training_minutes(log: Path) -> float | None:
     return round(sum(r.get("seconds", 0) for r in rows) / 60, 1)
 
 
+def landmark_training(state: dict, args: argparse.Namespace, old: dict) -> dict:
+    """The card's training record of a landmark checkpoint from ``facepoints train``."""
+    cfg = state["config"]
+    # a fine-tuning run (init_checkpoint) counts its first stage too: time and command
+    run_dirs = [Path(args.checkpoint).parent]
+    if cfg.get("init_checkpoint"):
+        run_dirs.insert(0, Path(cfg["init_checkpoint"]).parent)
+    return {
+        "data": cfg["train_lists"], "data_root": cfg["data_root"],
+        "validation": f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash",
+        "config": {**cfg, "model": {k: v for k, v in cfg["model"].items() if k not in ("pose", "tracking")}},
+        "epochs_completed": state["epoch"] + 1,
+        "best_val_nme": state["best"],
+        "wall_minutes": sum(training_minutes(Path(d) / "log.jsonl") or 0 for d in run_dirs),
+        "machine": "2 CPU cores (x86_64), PyTorch CPU build, no GPU",
+        "command": " && ".join(f"facepoints train configs/{Path(d).name}.yaml" for d in run_dirs),
+        "notes": args.training_notes or old.get("training", {}).get("notes", ""),
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
@@ -47,6 +65,7 @@ def main() -> None:
     ap.add_argument("--summary", default="")
     ap.add_argument("--metrics", help="JSON written by `facepoints evaluate --json`")
     ap.add_argument("--speed", help="JSON written by `facepoints benchmark --json`")
+    ap.add_argument("--branch-metrics", help="JSON written by `facepoints evaluate-branches` (combined checkpoints)")
     ap.add_argument("--training-notes", default="", help="free text: wall time, machine, data notes")
     ap.add_argument("--keep-weights", action="store_true",
                     help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
@@ -66,6 +85,20 @@ def main() -> None:
 
     card_path = ROOT / "cards" / f"{args.name}.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
+    if "branches" in state:
+        training = {**(state.get("landmark_training") or landmark_training(state, args, old)),
+                    "branches": state["branches"]}
+        if args.training_notes:
+            training["notes"] = args.training_notes
+        metrics = {k: v for k, v in old.get("metrics", {}).items() if k not in ("pose", "tracking")}
+        if args.metrics:
+            metrics = json.loads(Path(args.metrics).read_text())
+        if args.branch_metrics:
+            metrics.update(json.loads(Path(args.branch_metrics).read_text())["metrics"])
+    else:
+        training = landmark_training(state, args, old)
+        metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else \
+            {k: v for k, v in old.get("metrics", {}).items() if k not in ("pose", "tracking")}
     card = {
         "name": args.name,
         "architecture": "atpn",
@@ -75,17 +108,8 @@ def main() -> None:
         "crop": {"size": cfg["model"]["input_size"], "margin": cfg["crop_margin"]},
         "weights": {"torch": {"file": pt.name, "sha256": sha256_of(pt)},
                     "onnx": {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}},
-        "training": {
-            "data": cfg["train_lists"], "data_root": cfg["data_root"],
-            "validation": f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash",
-            "config": cfg, "epochs_completed": state["epoch"] + 1,
-            "best_val_nme": state["best"],
-            "wall_minutes": training_minutes(Path(args.checkpoint).parent / "log.jsonl"),
-            "machine": "2 CPU cores (x86_64), PyTorch CPU build, no GPU",
-            "command": "facepoints train configs/" + cfg["name"] + ".yaml",
-            "notes": args.training_notes or old.get("training", {}).get("notes", ""),
-        },
-        "metrics": json.loads(Path(args.metrics).read_text()) if args.metrics else old.get("metrics", {}),
+        "training": training,
+        "metrics": metrics,
         "speed": json.loads(Path(args.speed).read_text()) if args.speed else old.get("speed", {}),
         "licence": LICENCE,
     }

@@ -22,3 +22,17 @@ def to_json(data: object) -> str:
     """Indented JSON with innermost number lists on one line (``[x, y]`` per landmark)."""
     text = json.dumps(data, indent=1, allow_nan=False)
     return _NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
+
+
+def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", help="use a training checkpoint (e.g. runs/<name>/best.pt from "
+                                             "`facepoints train-branches`) instead of --model")
+
+
+def model_name(args: argparse.Namespace, work_dir: str) -> str:
+    """``args.model``, or ``args.checkpoint`` registered as a model (weights written to ``work_dir``)."""
+    if getattr(args, "checkpoint", None):
+        from ..training.checkpoint import register_checkpoint
+
+        return register_checkpoint(args.checkpoint, work_dir)
+    return args.model

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..metrics import NORMALISATIONS
-from .common import add_model_arguments
+from .common import add_checkpoint_argument, add_model_arguments, model_name
 
 HELP = "benchmark a model on an image list with .pts annotations (NME, FR, AUC, CED plot)"
 
@@ -14,6 +14,7 @@ HELP = "benchmark a model on an image list with .pts annotations (NME, FR, AUC, 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", type=Path, help="image list (one relative image path per line, .pts beside each)")
     add_model_arguments(p)
+    add_checkpoint_argument(p)
     p.add_argument("--normalisation", default="interocular", choices=NORMALISATIONS)
     p.add_argument("--threshold", type=float, default=0.08, help="failure threshold for FR and AUC")
     p.add_argument("--boxes", default="gt", choices=["gt", "detector"],
@@ -21,30 +22,43 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector for --boxes detector")
     p.add_argument("--out", type=Path, default=Path("evaluation"), help="folder for the CED PNG and JSON")
     p.add_argument("--per-face", action="store_true", help="include every face's NME in the JSON")
+    p.add_argument("--split", default="all", choices=["all", "train", "val"],
+                   help="evaluate only the training or validation part of a training list, split "
+                        "exactly as `facepoints train` does (for model selection without the test set)")
+    p.add_argument("--flip-test", action="store_true", help="average each prediction with its mirror image's")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
     p.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets.image_list import read_image_list
+    from ..datasets.splits import split_train_val
     from ..drawing import plot_ced
     from ..evaluation.evaluate import evaluate
     from ..landmarker import Landmarker
 
     records = read_image_list(args.data)
-    lm = Landmarker(args.model, detector=args.detector if args.boxes == "detector" else None,
-                    backend=args.backend, threads=args.threads)
+    if args.split != "all":
+        records = split_train_val(records, args.val_fraction)[args.split == "val"]
+    name = model_name(args, str(args.out / "checkpoints"))
+    lm = Landmarker(name, detector=args.detector if args.boxes == "detector" else None,
+                    backend=args.backend, threads=args.threads, flip_test=args.flip_test)
     result = evaluate(lm, records, args.normalisation, args.threshold, args.boxes, root=args.data.parent,
                       progress=not args.no_progress)
     print(result.table())
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{lm.card.name}_{args.data.stem}_{args.boxes}"
+    split = "" if args.split == "all" else f"_{args.split}"
+    stem = f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}"
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
                    title=f"CED: {lm.card.name} on {args.data.name} ({args.boxes} boxes)",
                    normalisation=args.normalisation)
     data = result.to_json(per_face=args.per_face)
     data["data"] = str(args.data)
-    data["command"] = (f"facepoints evaluate {args.data} --model {args.model} --normalisation "
-                       f"{args.normalisation} --threshold {args.threshold:g} --boxes {args.boxes}")
+    which = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
+    data["command"] = (f"facepoints evaluate {args.data} {which} --normalisation "
+                       f"{args.normalisation} --threshold {args.threshold:g} --boxes {args.boxes}"
+                       + ("" if args.split == "all" else f" --split {args.split} --val-fraction {args.val_fraction:g}")
+                       + (" --flip-test" if args.flip_test else ""))
     (args.out / f"{stem}.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {png} and {args.out / (stem + '.json')}")
     return 0

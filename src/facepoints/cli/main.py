@@ -5,9 +5,12 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import benchmark, detect, evaluate, models, train
+from . import benchmark, detect, evaluate, evaluate_branches, models, train, train_branches
 
 COMMANDS = {"detect": detect, "evaluate": evaluate, "train": train, "models": models, "benchmark": benchmark}
+COMMANDS.update({"train-branches": train_branches, "evaluate-branches": evaluate_branches})
+from . import stability, track  # noqa: E402 - video commands
+COMMANDS.update({"track": track, "stability": stability})
 
 
 

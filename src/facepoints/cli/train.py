@@ -11,6 +11,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-dir", help="override the config's output_dir")
     p.add_argument("--epochs", type=int, help="override the config's epochs")
     p.add_argument("--data-root", help="override the config's data_root")
+    p.add_argument("--threads", type=int, help="override the config's CPU threads (1 is steadier on a busy machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (log lines only)")
 
 
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.trainer import Trainer
 
     cfg = TrainConfig.from_yaml(args.config)
-    for key in ("output_dir", "epochs", "data_root"):
+    for key in ("output_dir", "epochs", "data_root", "threads"):
         if getattr(args, key) is not None:
             setattr(cfg, key, getattr(args, key))
     best = Trainer(cfg, progress=not args.no_progress).run()

@@ -1,5 +1,6 @@
-"""Pictures: result overlays and CED curves."""
+"""Pictures: result overlays, CED curves, pose CED and precision-recall plots."""
+from .branch_plots import plot_pose_ced, plot_precision_recall
 from .ced import plot_ced
 from .overlay import draw_faces
 
-__all__ = ["plot_ced", "draw_faces"]
+__all__ = ["plot_ced", "draw_faces", "plot_pose_ced", "plot_precision_recall"]

@@ -35,3 +35,27 @@ def invert_affine(matrix: np.ndarray) -> np.ndarray:
 def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
     """The matrix of ``outer`` applied after ``inner``."""
     return np.hstack([outer[:, :2] @ inner[:, :2], (outer[:, :2] @ inner[:, 2] + outer[:, 2])[:, None]])
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Least-squares 2x3 similarity (rotation, uniform scale, translation) taking (N, 2) ``src``
+    to (N, 2) ``dst`` (Umeyama's closed form, no reflection); ``weights`` (N,) optional.
+
+    Rows with NaN in either set are ignored; fewer than two usable points give the pure
+    translation between the centroids (or the identity)."""
+    s, d = np.asarray(src, np.float64).reshape(-1, 2), np.asarray(dst, np.float64).reshape(-1, 2)
+    w = np.ones(len(s)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    ok = np.isfinite(s).all(1) & np.isfinite(d).all(1) & (w > 0)
+    s, d, w = s[ok], d[ok], w[ok] / max(w[ok].sum(), 1e-12)
+    if len(s) == 0:
+        return np.hstack([np.eye(2), np.zeros((2, 1))])
+    ms, md = w @ s, w @ d
+    sc, dc = s - ms, d - md
+    var = float(w @ (sc ** 2).sum(1))
+    if len(s) < 2 or var < 1e-12:
+        return np.hstack([np.eye(2), (md - ms)[:, None]])
+    # complex form of 2-D Procrustes: dst ~ z * src, z = a + ib = scale * exp(i angle)
+    a = float(w @ (sc[:, 0] * dc[:, 0] + sc[:, 1] * dc[:, 1])) / var
+    b = float(w @ (sc[:, 0] * dc[:, 1] - sc[:, 1] * dc[:, 0])) / var
+    lin = np.array([[a, -b], [b, a]])
+    return np.hstack([lin, (md - lin @ ms)[:, None]])

@@ -4,7 +4,9 @@ Low-level features are fused FPN-style (1x1 conv + deconv), passed through multi
 blocks, brought to the coarsest grid by CoordConv down-sampling and projected to a
 vector by a 7x7 coord depthwise block; the output is the residual to the mean shape.
 Coordinates are normalised to [-1, 1] over the input crop; decoding to pixels is the
-pipeline's job.
+pipeline's job. Optional pose and tracking (face-confidence) branches (``atpn_branches``)
+read the heatmap-fused stride-4 features; ``forward_multitask`` runs everything from one
+backbone pass.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .atpn_branches import FaceConfidenceBranch, PoseBranch, landmark_heatmap
 from .efficientnet_lite import EfficientNetLite
 from .layers import ConvBNAct, CoordConv, coord_channels
 from .mobilenetv3 import MobileNetV3Backbone
@@ -23,13 +26,16 @@ BACKBONES = {"mobilenetv3": MobileNetV3Backbone, "efficientnet_lite0": Efficient
 
 @dataclass(frozen=True)
 class ATPNConfig:
-    """Architecture hyper-parameters (stored in model cards)."""
+    """Architecture hyper-parameters (stored in model cards); ``pose`` / ``tracking`` add the
+    head-pose and face-confidence branches."""
 
     num_points: int = 68
     input_size: int = 112
     backbone: str = "efficientnet_lite0"
     width: int = 64
     embed: int = 256
+    pose: bool = False
+    tracking: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -101,8 +107,9 @@ class ATPNLandmarkHead(nn.Module):
 class ATPN(nn.Module):
     """ATPN landmark model: (B, 3, S, S) RGB 0-255 -> (B, N, 2) landmarks in [-1, 1] crop coordinates.
 
-    ``features`` exposes the backbone maps (strides 4, 8, 16) as the attachment point for
-    the pose and tracking branches, which read the stride-4 (28x28) low-level features.
+    ``features`` exposes the backbone maps (strides 4, 8, 16); the optional ``pose_branch`` and
+    ``confidence_branch`` read the stride-4 (28x28) maps fused with a heatmap of the
+    (detached) predicted landmarks. ``forward`` returns landmarks only, whatever the branches.
     """
 
     def __init__(self, config: ATPNConfig, mean_shape: np.ndarray | None = None) -> None:
@@ -115,10 +122,38 @@ class ATPN(nn.Module):
         self.register_buffer("mean_shape", torch.as_tensor(np.asarray(mean, np.float32)))
         self.register_buffer("pixel_mean", torch.tensor(127.0))
         self.register_buffer("pixel_scale", torch.tensor(1.0 / 128.0))
+        low = self.backbone.channels[0]
+        self.pose_branch = PoseBranch(low) if config.pose else None
+        self.confidence_branch = FaceConfidenceBranch(low) if config.tracking else None
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         return self.backbone((images - self.pixel_mean) * self.pixel_scale)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        residual = self.head(self.features(images))
+    def landmarks_from(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        """(B, N, 2) landmarks from backbone features."""
+        residual = self.head(feats)
         return self.mean_shape + residual.view(-1, self.config.num_points, 2)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.landmarks_from(self.features(images))
+
+    def fuse_heatmap(self, low: torch.Tensor, landmarks: torch.Tensor) -> torch.Tensor:
+        """Eq. 3.2: stride-4 features times the heatmap of the (detached) landmarks."""
+        return low * landmark_heatmap(landmarks.detach(), low.shape[-1]).unsqueeze(1)
+
+    def branch_outputs(self, fused: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``pose`` (B, 3) radians and ``face_prob`` (B,) for the branches this model has."""
+        out = {}
+        if self.pose_branch is not None:
+            out["pose"] = self.pose_branch(fused)
+        if self.confidence_branch is not None:
+            out["face_prob"] = self.confidence_branch.probability(self.confidence_branch(fused))
+        return out
+
+    def forward_multitask(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One backbone pass -> ``landmarks`` (B, N, 2) in [-1, 1], plus ``pose`` (B, 3) yaw, pitch,
+        roll in radians and ``face_prob`` (B,) when the model has those branches (keys absent
+        otherwise)."""
+        feats = self.features(images)
+        landmarks = self.landmarks_from(feats)
+        return {"landmarks": landmarks, **self.branch_outputs(self.fuse_heatmap(feats[0], landmarks))}

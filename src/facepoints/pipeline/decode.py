@@ -1,9 +1,25 @@
 """From boxes to network crops and from network output back to image pixels."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .crop import CropSpec, crop_to_image, warp_crop
+from .runtime import NetworkOutput
+
+
+@dataclass
+class DecodedOutput:
+    """Network output for K boxes in image terms.
+
+    ``landmarks``: (K, N, 2) float32 image pixels; ``pose``: (K, 3) float32 yaw, pitch, roll in
+    degrees or ``None``; ``confidence``: (K,) float32 face probability or ``None``.
+    """
+
+    landmarks: np.ndarray
+    pose: np.ndarray | None = None
+    confidence: np.ndarray | None = None
 
 
 def crops_for_boxes(image: np.ndarray, boxes: np.ndarray, spec: CropSpec) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -17,3 +33,11 @@ def crops_for_boxes(image: np.ndarray, boxes: np.ndarray, spec: CropSpec) -> tup
 def decode_landmarks(norm: np.ndarray, matrix: np.ndarray, spec: CropSpec) -> np.ndarray:
     """(N, 2) normalised crop coordinates -> (N, 2) float32 image pixels."""
     return crop_to_image(matrix, spec.from_normalised(norm)).astype(np.float32)
+
+
+def decode_output(output: NetworkOutput, matrices: list[np.ndarray], spec: CropSpec) -> DecodedOutput:
+    """Landmarks to image pixels, pose to degrees (crops are upright and unmirrored, so the
+    crop's angles are the image's)."""
+    points = np.stack([decode_landmarks(n, m, spec) for n, m in zip(output.landmarks, matrices)])
+    pose = None if output.pose is None else np.rad2deg(output.pose).astype(np.float32)
+    return DecodedOutput(points, pose, output.face_prob)

@@ -1,6 +1,12 @@
-"""Runtimes that execute a landmark network on a batch of crops: PyTorch or ONNX Runtime."""
+"""Runtimes that execute a landmark network on a batch of crops: PyTorch or ONNX Runtime.
+
+Both return a ``NetworkOutput``: landmarks, plus head pose and face probability when the
+network has those branches (ATPN's ``forward_multitask``; ONNX outputs named ``landmarks``,
+``pose``, ``face_prob``).
+"""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -8,8 +14,35 @@ import torch
 from torch import nn
 
 
+#: ONNX output names, in export order
+OUTPUT_NAMES = ("landmarks", "pose", "face_prob")
+
+
+@dataclass
+class NetworkOutput:
+    """What a network returns for (B, S, S, 3) crops, in network units.
+
+    ``landmarks``: (B, N, 2) float32 in [-1, 1] crop coordinates; ``pose``: (B, 3) float32
+    yaw, pitch, roll in radians (``facepoints.geometry.pose`` convention) or ``None`` without a
+    pose branch; ``face_prob``: (B,) float32 face probability or ``None`` without a tracking branch.
+    """
+
+    landmarks: np.ndarray
+    pose: np.ndarray | None = None
+    face_prob: np.ndarray | None = None
+
+    @classmethod
+    def from_named(cls, named: dict) -> "NetworkOutput":
+        """From a name -> array mapping (extra names ignored, missing branches ``None``)."""
+        def arr(key: str) -> np.ndarray | None:
+            value = named.get(key)
+            return None if value is None else np.asarray(value, np.float32)
+        return cls(arr("landmarks"), arr("pose"), arr("face_prob"))
+
+
 class TorchRuntime:
-    """Runs an ``nn.Module`` mapping (B, 3, S, S) float RGB 0-255 to (B, N, 2) coordinates."""
+    """Runs an ``nn.Module`` on (B, 3, S, S) float RGB 0-255: its ``forward_multitask`` when it has
+    one, else ``forward`` (landmarks only)."""
 
     name = "torch"
 
@@ -18,10 +51,13 @@ class TorchRuntime:
         if threads:
             torch.set_num_threads(threads)
 
-    def __call__(self, crops: np.ndarray) -> np.ndarray:
+    def __call__(self, crops: np.ndarray) -> NetworkOutput:
+        """(B, S, S, 3) RGB crops -> ``NetworkOutput``."""
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
-            return self.module(x).numpy()
+            if hasattr(self.module, "forward_multitask"):
+                return NetworkOutput.from_named({k: v.numpy() for k, v in self.module.forward_multitask(x).items()})
+            return NetworkOutput(self.module(x).numpy())
 
 
 class OnnxRuntime:
@@ -39,10 +75,17 @@ class OnnxRuntime:
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
+        self.outputs = [o.name for o in self.session.get_outputs()]
+        if len(self.outputs) > 1 and "landmarks" not in self.outputs:
+            raise ValueError(f"{path}: a multi-output model needs outputs named {OUTPUT_NAMES}, has {self.outputs}")
 
-    def __call__(self, crops: np.ndarray) -> np.ndarray:
+    def __call__(self, crops: np.ndarray) -> NetworkOutput:
+        """(B, S, S, 3) RGB crops -> ``NetworkOutput`` (a single unnamed output is the landmarks)."""
         x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)
-        return self.session.run(None, {self.input: x})[0]
+        values = self.session.run(None, {self.input: x})
+        if len(values) == 1:
+            return NetworkOutput(np.asarray(values[0], np.float32))
+        return NetworkOutput.from_named(dict(zip(self.outputs, values)))
 
 
 def onnxruntime_available() -> bool:
@@ -51,3 +94,23 @@ def onnxruntime_available() -> bool:
     except ImportError:
         return False
     return True
+
+
+class FlipTestRuntime:
+    """Test-time flip augmentation around another runtime: each crop and its mirror image go
+    through the network as one batch; the mirrored prediction is mapped back (x negated, points
+    re-ordered by the scheme's flip permutation; yaw and roll negated) and averaged in."""
+
+    def __init__(self, inner, flip_permutation: tuple[int, ...]) -> None:
+        self.inner = inner
+        self.permutation = list(flip_permutation)
+        self.name = f"{inner.name}+flip"
+
+    def __call__(self, crops: np.ndarray) -> NetworkOutput:
+        k = len(crops)
+        out = self.inner(np.concatenate([crops, crops[:, :, ::-1]]))
+        mirrored = out.landmarks[k:, self.permutation] * np.array([-1.0, 1.0], np.float32)
+        landmarks = (out.landmarks[:k] + mirrored) / 2
+        pose = None if out.pose is None else (out.pose[:k] + out.pose[k:] * np.array([-1, 1, -1], np.float32)) / 2
+        prob = None if out.face_prob is None else (out.face_prob[:k] + out.face_prob[k:]) / 2
+        return NetworkOutput(landmarks.astype(np.float32), pose, prob)

@@ -2,7 +2,8 @@
 
 Every shipped model has a card (``registry/cards/<name>.json``) naming its architecture
 config, weights files with sha256 (checked on load), training data and command, measured
-metrics and licence note.
+metrics and licence note. ``register_model`` adds a user model (a card plus a folder holding
+its weights) for this process, e.g. a fine-tuned network.
 """
 from __future__ import annotations
 
@@ -18,22 +19,46 @@ from .architectures import ARCHITECTURES, build_network
 from .card import ModelCard, WeightsError, sha256_of, verified_path
 
 __all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "weights_path",
-           "DEFAULT_MODEL", "ARCHITECTURES", "build_network", "sha256_of"]
+           "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "build_network", "sha256_of"]
 
 DEFAULT_MODEL = "atpn_lite0_68"
 _CARDS = "facepoints.registry.cards"
 _WEIGHTS = "facepoints.registry.weights"
+_USER_MODELS: dict[str, tuple[ModelCard, Path]] = {}
 
 
-def list_models() -> list[str]:
-    """Names of the shipped models."""
+def _shipped() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(_CARDS).iterdir() if p.name.endswith(".json"))
 
 
-@lru_cache(maxsize=None)
+def list_models() -> list[str]:
+    """Names of the shipped models and of those added with ``register_model``."""
+    return sorted(set(_shipped()) | set(_USER_MODELS))
+
+
+def register_model(card: ModelCard, weights_dir: str | Path) -> None:
+    """Make ``card`` (weights files named in it, inside ``weights_dir``) usable by name in this
+    process; a shipped model's name cannot be taken."""
+    if card.name in _shipped():
+        raise ValueError(f"{card.name!r} is a shipped model; register under another name")
+    _USER_MODELS[card.name] = (card, Path(weights_dir))
+
+
+def unregister_model(name: str) -> None:
+    """Forget a model added with ``register_model`` (no-op for unknown names)."""
+    _USER_MODELS.pop(name, None)
+
+
 def get_card(name: str) -> ModelCard:
-    """The model card of a shipped model; ``KeyError`` naming the known models otherwise."""
-    if name not in list_models():
+    """The model card of a shipped or registered model; ``KeyError`` naming the known models otherwise."""
+    if name in _USER_MODELS:
+        return _USER_MODELS[name][0]
+    return _shipped_card(name)
+
+
+@lru_cache(maxsize=None)
+def _shipped_card(name: str) -> ModelCard:
+    if name not in _shipped():
         raise KeyError(f"unknown model {name!r}; known models: {', '.join(list_models()) or '(none)'}")
     return ModelCard.from_json(json.loads(resources.files(_CARDS).joinpath(f"{name}.json").read_text()))
 
@@ -42,7 +67,11 @@ def weights_path(card: ModelCard, runtime: str = "torch") -> Path:
     """Verified path of a card's weights file for ``runtime`` (``torch`` or ``onnx``)."""
     if runtime not in card.weights:
         raise WeightsError(f"model {card.name} ships no {runtime} weights")
-    path = Path(str(resources.files(_WEIGHTS).joinpath(card.weights[runtime]["file"])))
+    if card.name in _USER_MODELS:
+        folder = _USER_MODELS[card.name][1]
+        path = folder / card.weights[runtime]["file"]
+    else:
+        path = Path(str(resources.files(_WEIGHTS).joinpath(card.weights[runtime]["file"])))
     return verified_path(card, path, runtime)
 
 

@@ -1,4 +1,5 @@
-"""Atomic checkpoint files (a kill mid-write never corrupts the last good one)."""
+"""Atomic checkpoint files (a kill mid-write never corrupts the last good one); using a checkpoint
+as a registered model."""
 from __future__ import annotations
 
 import os
@@ -17,3 +18,37 @@ def save_atomic(obj: dict, path: str | Path) -> None:
 
 def load_checkpoint(path: str | Path) -> dict:
     return torch.load(Path(path), map_location="cpu", weights_only=False)
+
+
+def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None = None) -> str:
+    """Make a training checkpoint usable by name (``Landmarker(name)``) in this process: its
+    weights go to ``work_dir`` as .pt (and .onnx when the ``onnx`` package is installed) under a
+    card built from the checkpoint's config. Returns the name (default: ``<run folder>-<file stem>``)."""
+    from ..pipeline.export import export_onnx
+    from ..registry import ModelCard, build_network, register_model, sha256_of
+
+    path, work_dir = Path(path), Path(work_dir)
+    state = load_checkpoint(path)
+    cfg = state["config"]
+    model = build_network("atpn", cfg["model"])
+    model.load_state_dict(state["model"])
+    model.eval()
+    name = name or f"{path.parent.name}-{path.stem}"
+    work_dir.mkdir(parents=True, exist_ok=True)
+    weights = {}
+    pt = work_dir / f"{name}.pt"
+    torch.save(model.state_dict(), pt)
+    weights["torch"] = {"file": pt.name, "sha256": sha256_of(pt)}
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        onnx_path = work_dir / f"{name}.onnx"
+        export_onnx(model, cfg["model"]["input_size"], onnx_path)
+        weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}
+    card = ModelCard(name=name, architecture="atpn", config=cfg["model"], scheme=cfg["scheme"],
+                     crop={"size": cfg["model"]["input_size"], "margin": cfg["crop_margin"]}, weights=weights,
+                     summary=f"checkpoint {path}")
+    register_model(card, work_dir)
+    return name

@@ -22,6 +22,7 @@ class TrainConfig:
     model: ATPNConfig = field(default_factory=ATPNConfig)
     crop_margin: float = 1.25
     imagenet_init: bool = True
+    init_checkpoint: str | None = None  # start from this run's weights (fine-tuning); overrides imagenet_init
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: str = "nme"
     epochs: int = 120

@@ -25,3 +25,15 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme) ->
 
 
 LOSSES = {"nme": nme_loss, "l1": l1_loss}
+
+
+def pose_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
+    """Thesis eq. 3.7: sqrt(||P - P'||) / 3 with P, P' (B, 3) angles in radians, batch mean
+    (``eps`` keeps the gradient finite at zero error)."""
+    norm = ((pred - target) ** 2).sum(dim=1).add(eps).sqrt()
+    return (norm.sqrt() / 3).mean()
+
+
+def face_confidence_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Thesis eq. 3.5: binary cross-entropy of the softmax face probability (1 face, 0 background)."""
+    return torch.nn.functional.cross_entropy(logits, labels.long())

@@ -96,6 +96,9 @@ class Trainer:
         last = self.dir / "last.pt"
         if last.exists():
             self._resume(last)
+        elif cfg.init_checkpoint:
+            self.model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["model"])
+            print(f"initialised from {cfg.init_checkpoint}")
         elif cfg.imagenet_init and cfg.model.backbone.startswith("efficientnet_lite"):
             self.model.backbone.load_imagenet()
         (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))

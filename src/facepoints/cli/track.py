@@ -1,0 +1,79 @@
+"""``facepoints track``: landmarks through a video or webcam -> annotated MP4 and/or JSON Lines."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import replace
+from pathlib import Path
+
+from .common import add_model_arguments
+
+HELP = "track faces and landmarks through a video file or webcam (annotated MP4, JSON Lines per frame)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from ..tracking import TrackerConfig
+
+    p.add_argument("input", help="video file, or a webcam index (0, 1, ...)")
+    p.add_argument("--out", type=Path, help="annotated video to write (.mp4)")
+    p.add_argument("--json", type=Path, help="per-frame results to write (.jsonl, one line per frame, "
+                   "flushed as it goes)")
+    add_model_arguments(p)
+    p.set_defaults(threads=1)
+    p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
+    p.add_argument("--redetect-every", type=int, default=TrackerConfig.redetect_every, metavar="N",
+                   help="run the face detector every N frames to pick up new faces (default %(default)s)")
+    p.add_argument("--no-smoothing", action="store_true", help="report raw landmarks as the smoothed ones")
+    p.add_argument("--fps", type=float, help="override the source's frame rate")
+    p.add_argument("--max-frames", type=int, help="stop after this many frames (e.g. for a webcam)")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def parse_source(text: str) -> Path | int:
+    """A webcam index for a plain number that is not an existing file, else a path."""
+    return int(text) if text.isdigit() and not Path(text).exists() else Path(text)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..landmarker import Landmarker
+    from ..tracking import (AnnotatedVideoWriter, JsonlWriter, SmoothingConfig, TrackerConfig, VideoError,
+                            open_video, track_frames)
+
+    if args.out is None and args.json is None:
+        raise ValueError("say where to write: --out OUT.mp4 and/or --json OUT.jsonl")
+    if args.out is not None and args.out.suffix.lower() != ".mp4":
+        raise ValueError(f"--out {args.out}: the annotated video is written as .mp4")
+    config = TrackerConfig(redetect_every=args.redetect_every,
+                           smoothing=replace(SmoothingConfig(), enabled=not args.no_smoothing))
+    source = open_video(parse_source(args.input), fps=args.fps)  # bad input fails before any output
+    lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
+    frames = track_frames(lm, source, config=config, progress=not args.no_progress, max_frames=args.max_frames)
+    jsonl = JsonlWriter(args.json) if args.json else None
+    video = None
+    done = detected = 0
+    tracks: set[int] = set()
+    try:
+        for frame, result in frames:
+            if jsonl is not None:
+                jsonl.write(result)
+            if args.out is not None:
+                if video is None:  # opened on the first frame, which fixes the size
+                    video = AnnotatedVideoWriter(args.out, fps=source.nominal_fps)
+                video.write(frame.rgb, result)
+            done += 1
+            detected += result.detector_ran
+            tracks.update(f.track_id for f in result.faces)
+    except VideoError as exc:
+        kept = [str(p) for p in (args.json, args.out if video else None) if p is not None]
+        where = f"; the {done} frame(s) before it are in {' and '.join(kept)}" if done and kept else ""
+        raise VideoError(f"{exc}{where}") from exc
+    finally:
+        if jsonl is not None:
+            jsonl.close()
+        if video is not None:
+            video.close()
+    print(f"{args.input}: {done} frames, {len(tracks)} face track(s), detector on {detected} frame(s)")
+    for path in (args.out, args.json):
+        if path is not None:
+            print(f"wrote {path}")
+    return 0
+

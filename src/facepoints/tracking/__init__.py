@@ -1,0 +1,25 @@
+"""Video: landmarks over video files, webcams and frame iterators (ATPN tracking mode).
+
+>>> lm = facepoints.Landmarker()
+>>> for result in lm.track("clip.mp4"):          # or a webcam index, or frames + color_order
+...     for face in result.faces:
+...         face.track_id, face.landmarks          # smoothed; face.raw_landmarks unsmoothed
+
+This layer sits above the facade (:class:`facepoints.Landmarker`) and uses it for
+detection and landmarks; ``Landmarker.track`` imports it lazily.
+"""
+from .frame_result import FrameResult, TrackedFace
+from .health import HealthLimits
+from .jsonl_writer import JsonlWriter
+from .one_euro import OneEuroFilter
+from .point_trust import PointTrust, ResidualNoise
+from .session import track, track_frames
+from .smoothing import LandmarkSmoother, SmoothingConfig
+from .tracker import FaceTracker, TrackerConfig
+from .video_source import DEFAULT_FPS, VideoError, VideoFrame, VideoSource, open_video
+from .video_writer import AnnotatedVideoWriter, annotate
+
+__all__ = ["FrameResult", "TrackedFace", "HealthLimits", "JsonlWriter", "OneEuroFilter", "PointTrust",
+           "ResidualNoise", "track", "track_frames", "LandmarkSmoother", "SmoothingConfig", "FaceTracker",
+           "TrackerConfig", "DEFAULT_FPS", "VideoError", "VideoFrame", "VideoSource", "open_video",
+           "AnnotatedVideoWriter", "annotate"]

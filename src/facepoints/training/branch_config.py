@@ -1,0 +1,78 @@
+"""Configuration of ATPN branch training (stages 2 and 3), read from a YAML file."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import yaml
+
+from ..datasets.augment import AugmentConfig
+from ..datasets.branch_samples import SampleConfig
+
+
+@dataclass
+class BranchConfig:
+    """Frozen landmark network + trainable pose / face-confidence branches.
+
+    ``base``: a registry model name (its shipped landmark weights) or a landmark checkpoint
+    written by ``facepoints train``. The validation split is carved from ``train_list`` exactly
+    as in landmark training (same ``val_fraction``, file-name hash); ``extra_face_lists`` add
+    faces and backgrounds to the tracking branch only (at most ``extra_face_limit`` of them).
+    """
+
+    name: str = "atpn_lite0_68_branches"
+    base: str = "atpn_lite0_68"
+    data_root: str = "../shared/data"
+    train_list: str = "300W/train.txt"
+    val_fraction: float = 0.1
+    extra_face_lists: list[str] = field(default_factory=list)
+    extra_face_limit: int = 800
+    pose_epochs: int = 10
+    pose_views: int = 6                 # augmented views of each training face (cached once)
+    pose_augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(occlusion=0.2))
+    focal_per_side: float = 3.0         # pseudo-label camera (training.pose_labels)
+    tracking_epochs: int = 5
+    positives_per_face: int = 1
+    negatives_per_positive: int = 10
+    samples: SampleConfig = field(default_factory=SampleConfig)
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-4          # the L2 terms w2, w3 of eq. 3.6 / 3.8
+    seed: int = 0
+    threads: int = 1
+    output_dir: str = "runs"
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> "BranchConfig":
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such config file")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
+        if not isinstance(raw, dict):
+            raise ValueError(f"{path}: a config must be a YAML mapping")
+        unknown = set(raw) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+        try:
+            if "pose_augment" in raw:
+                raw["pose_augment"] = AugmentConfig(**raw["pose_augment"])
+            if "samples" in raw:
+                sub = dict(raw["samples"])
+                if "photometric" in sub:
+                    sub["photometric"] = AugmentConfig(**sub["photometric"])
+                if "neg_scale" in sub:
+                    sub["neg_scale"] = tuple(sub["neg_scale"])
+                raw["samples"] = SampleConfig(**sub)
+        except TypeError as exc:
+            raise ValueError(f"{path}: bad section: {exc}") from exc
+        return cls(**raw)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def run_dir(self) -> Path:
+        return Path(self.output_dir) / self.name

@@ -1,0 +1,58 @@
+"""``facepoints train-branches`` end to end on a handful of real 300W faces: cached features,
+both stages, the combined checkpoint (usable as a model), and resuming without retraining."""
+from __future__ import annotations
+
+import json
+
+import torch
+
+from facepoints import Landmarker
+from facepoints.cli.main import main
+from facepoints.registry import create_model, unregister_model
+from facepoints.training.checkpoint import load_checkpoint, register_checkpoint
+
+
+def test_train_branches_tiny_run_resumes_and_packages(data_root, tmp_path, astronaut, astronaut_face_box):
+    lines = (data_root / "300W/train.txt").read_text().splitlines()[:12]
+    (tmp_path / "list.txt").write_text("\n".join(str(data_root / "300W" / p) for p in lines) + "\n")
+    config = tmp_path / "tiny.yaml"
+    config.write_text(f"name: tiny\nbase: atpn_lite0_68\ndata_root: {tmp_path}\ntrain_list: list.txt\n"
+                      "val_fraction: 0.3\ntracking_epochs: 1\npose_epochs: 1\npose_views: 2\n"
+                      "negatives_per_positive: 2\nbatch_size: 4\n"
+                      f"output_dir: {tmp_path / 'runs'}\n")
+    assert main(["train-branches", str(config), "--no-progress"]) == 0
+    run = tmp_path / "runs/tiny"
+    log = (run / "log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["stage"] for line in log] == ["tracking", "pose"]
+    state = load_checkpoint(run / "best.pt")
+    assert state["config"]["model"]["pose"] and state["config"]["model"]["tracking"]
+    assert "pseudo-labels" in state["branches"]["pose_labels"]
+    # the landmark part is exactly the shipped network
+    shipped = create_model("atpn_lite0_68").state_dict()
+    for key, value in state["model"].items():
+        if not key.startswith(("pose_branch.", "confidence_branch.")):
+            torch.testing.assert_close(value, shipped[key], rtol=0, atol=0)
+    # rerunning resumes: nothing is retrained
+    assert main(["train-branches", str(config), "--no-progress"]) == 0
+    assert (run / "log.jsonl").read_text().splitlines() == log
+    # the combined checkpoint works as a model
+    name = register_checkpoint(run / "best.pt", tmp_path / "weights")
+    try:
+        (face,) = Landmarker(name, detector=None, threads=1)(astronaut, boxes=[astronaut_face_box])
+        assert face.pose.shape == (3,) and 0.0 <= face.confidence <= 1.0
+    finally:
+        unregister_model(name)
+    # ... and the evaluation and benchmark commands take it
+    out = tmp_path / "eval"
+    assert main(["evaluate-branches", str(tmp_path / "list.txt"), "--checkpoint", str(run / "best.pt"),
+                 "--negatives", "3", "--threads", "1", "--out", str(out), "--no-progress"]) == 0
+    (report,) = out.glob("*.json")
+    metrics = json.loads(report.read_text())["metrics"]
+    assert metrics["pose"]["branch"]["faces"] == 12 and "pseudo-labels" in metrics["pose"]["reference"]
+    assert metrics["tracking"]["positives"] == 12 and 0.0 <= metrics["tracking"]["ap"] <= 1.0
+    assert len(list(out.glob("*_pose_ced.png"))) == 1 and len(list(out.glob("*_pr.png"))) == 1
+    speed = tmp_path / "speed.json"
+    assert main(["benchmark", "--checkpoint", str(run / "best.pt"), "--backend", "onnx", "--repeats", "3",
+                 "--json", str(speed)]) == 0
+    rows = json.loads(speed.read_text())
+    assert rows["tracking_step"][0]["outputs"] == ["landmarks", "pose", "face_prob"]

@@ -1,0 +1,106 @@
+"""``facepoints track`` end to end on real encoded videos: outputs that decode, and bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from facepoints.cli.main import main
+from facepoints.datasets.synthetic_video import ClipSpec, make_clip
+from facepoints.geometry import box_from_points
+from video_helpers import FACE_IN_WINDOW, astronaut_window, decode_all, faststart, write_video
+
+FRAMES, FPS = 40, 25.0
+
+
+def strict_json(text: str):
+    def reject(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+    return json.loads(text, parse_constant=reject)
+
+
+def one_error_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got:\n{err}"
+    assert lines[0].startswith("facepoints track: error: ") and "Traceback" not in err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def clip_mp4(tmp_path_factory, astronaut, landmarker):
+    """A 40-frame MP4 of the astronaut moving, with noise and a passing occluder."""
+    still = astronaut_window(astronaut)
+    points = landmarker(still, boxes=[FACE_IN_WINDOW])[0].landmarks
+    clip = make_clip(still, points, ClipSpec(frames=FRAMES, fps=FPS, noise=2.0), seed=1)
+    path = tmp_path_factory.mktemp("track") / "clip.mp4"
+    assert write_video(path, clip.frames(), fps=FPS) == FRAMES
+    return path
+
+
+def test_track_writes_a_playable_video_and_one_json_line_per_frame(tmp_path, clip_mp4, capsys):
+    out, jsonl = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
+    assert main(["track", str(clip_mp4), "--out", str(out), "--json", str(jsonl), "--no-progress"]) == 0
+    assert "40 frames, 1 face track(s)" in capsys.readouterr().out
+    decoded = decode_all(out)
+    assert len(decoded) == FRAMES and decoded[0].shape == (320, 320, 3)
+    capture = cv2.VideoCapture(str(out))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS)
+    capture.release()
+    lines = [strict_json(line) for line in jsonl.read_text().splitlines()]
+    assert [r["frame"] for r in lines] == list(range(FRAMES))
+    assert [r["time"] for r in lines] == pytest.approx(np.arange(FRAMES) / FPS)
+    assert lines[0]["detector_ran"] and sum(r["detector_ran"] for r in lines) <= 3
+    for r in lines:
+        (face,) = r["faces"]
+        assert face["track_id"] == 1 and len(face["landmarks"]) == 68 and len(face["raw_landmarks"]) == 68
+        assert face["box"] == pytest.approx(box_from_points(np.array(face["landmarks"])), abs=0.02)
+    assert lines[1]["faces"][0]["source"] == "track"
+    assert lines[30]["detector_ran"]  # the one-second schedule (25 fps: frame 30 < 40)
+
+
+def test_truncated_video_keeps_the_frames_decoded_before_the_cut(tmp_path, clip_mp4, capsys):
+    data = faststart(clip_mp4.read_bytes())
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) // 2])
+    out, jsonl = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
+    assert main(["track", str(cut), "--out", str(out), "--json", str(jsonl), "--no-progress"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    frames = [strict_json(x)["frame"] for x in jsonl.read_text().splitlines()]
+    assert 0 < len(frames) < FRAMES and frames == list(range(len(frames)))
+    assert f"after {len(frames)} of {FRAMES} frames" in line and str(jsonl) in line
+    assert len(decode_all(out)) == len(frames)  # the annotated video was finalised, not lost
+
+
+@pytest.mark.parametrize("kind", ["missing", "text", "zero_frames"])
+def test_bad_input_is_one_error_line_and_exit_2(tmp_path, capsys, kind):
+    path = tmp_path / "in.mp4"
+    if kind == "text":
+        path.write_text("not a video\n" * 50)
+    elif kind == "zero_frames":
+        cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (64, 48)).release()
+    jsonl = tmp_path / "frames.jsonl"
+    assert main(["track", str(path), "--json", str(jsonl), "--no-progress"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert str(path) in line and ("no such file" if kind == "missing" else "decoded") in line
+    assert not jsonl.exists() or jsonl.read_text() == ""
+
+
+def test_outputs_are_checked_before_work(tmp_path, clip_mp4, capsys):
+    assert main(["track", str(clip_mp4), "--no-progress"]) == 2
+    assert "--out" in one_error_line(capsys.readouterr().err)
+    assert main(["track", str(clip_mp4), "--out", str(tmp_path / "x.avi")]) == 2
+    assert ".mp4" in one_error_line(capsys.readouterr().err)
+
+
+def test_a_real_process_prints_nothing_but_the_error(tmp_path):
+    """FFmpeg's own complaints ('moov atom not found') would reach stderr from C; they must not."""
+    path = tmp_path / "notes.mp4"
+    path.write_text("these are notes\n" * 50)
+    proc = subprocess.run([sys.executable, "-m", "facepoints", "track", str(path), "--json",
+                           str(tmp_path / "f.jsonl")], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "cannot be decoded as a video" in one_error_line(proc.stderr)
