@@ -4,25 +4,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..metrics import ced_curve, failure_rate  # noqa: E402
+from ..metrics import ced_curve, failure_rate
+from .figures import plt, save_figure
 
 
 def _save(fig, ax, path: str | Path, title: str) -> Path:
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_pose_ced(curves: Mapping[str, np.ndarray], path: str | Path, limit: float = 20.0,

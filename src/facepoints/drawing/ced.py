@@ -4,13 +4,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ..metrics import ced_curve, summarise  # noqa: E402
+from ..metrics import ced_curve, summarise
+from .figures import plt, save_figure
 
 
 def ced_label(label: str, nme: np.ndarray, threshold: float = 0.08) -> str:
@@ -34,9 +31,4 @@ def plot_ced(curves: Mapping[str, np.ndarray], path: str | Path, threshold: floa
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -4,11 +4,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from .figures import plt, save_figure
 
 
 def plot_stability(curves: Mapping[str, np.ndarray], path: str | Path, title: str = "Video stability") -> Path:
@@ -30,9 +28,4 @@ def plot_stability(curves: Mapping[str, np.ndarray], path: str | Path, title: st
         ax.legend(loc="upper right", fontsize=7)
     axes[1].set_xlabel("frame")
     axes[0].set_title(title)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -1,13 +1,12 @@
 """Configuration of ATPN branch training (stages 2 and 3), read from a YAML file."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import yaml
 
 from ..datasets.augment import AugmentConfig
 from ..datasets.branch_samples import SampleConfig
+from .yaml_config import read_config_mapping
 
 
 @dataclass
@@ -44,18 +43,7 @@ class BranchConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "BranchConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such config file")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: a config must be a YAML mapping")
-        unknown = set(raw) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+        raw = read_config_mapping(path, cls)
         try:
             if "pose_augment" in raw:
                 raw["pose_augment"] = AugmentConfig(**raw["pose_augment"])

@@ -1,13 +1,12 @@
 """Training configuration, read from a YAML file."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import yaml
 
 from ..datasets.augment import AugmentConfig
 from ..models import ATPNConfig
+from .yaml_config import read_config_mapping
 
 
 @dataclass
@@ -37,19 +36,7 @@ class TrainConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such config file")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML ({' '.join(str(exc).split())})") from exc
-        if not isinstance(raw, dict):
-            raise ValueError(f"{path}: a config must be a YAML mapping")
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            raise ValueError(f"{path}: unknown config keys {sorted(unknown)}")
+        raw = read_config_mapping(path, cls)
         for key, sub in (("model", ATPNConfig), ("augment", AugmentConfig)):
             if key in raw:
                 try:
