@@ -66,6 +66,9 @@ def main() -> None:
     ap.add_argument("--metrics", help="JSON written by `facepoints evaluate --json`")
     ap.add_argument("--speed", help="JSON written by `facepoints benchmark --json`")
     ap.add_argument("--branch-metrics", help="JSON written by `facepoints evaluate-branches` (combined checkpoints)")
+    ap.add_argument("--extra-metrics", action="append", default=[], metavar="KEY=FILE",
+                    help="store another `facepoints evaluate` JSON under metrics[KEY] (repeatable), "
+                         "e.g. detector_boxes=evaluation/..._detector.json")
     ap.add_argument("--training-notes", default="", help="free text: wall time, machine, data notes")
     ap.add_argument("--keep-weights", action="store_true",
                     help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
@@ -99,6 +102,9 @@ def main() -> None:
         training = landmark_training(state, args, old)
         metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else \
             {k: v for k, v in old.get("metrics", {}).items() if k not in ("pose", "tracking")}
+    for item in args.extra_metrics:
+        key, _, file = item.partition("=")
+        metrics[key] = json.loads(Path(file).read_text())
     card = {
         "name": args.name,
         "architecture": "atpn",

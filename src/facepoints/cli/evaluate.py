@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     print(result.table())
     args.out.mkdir(parents=True, exist_ok=True)
     split = "" if args.split == "all" else f"_{args.split}"
-    stem = f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}"
+    stem = f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
                    title=f"CED: {lm.card.name} on {args.data.name} ({args.boxes} boxes)",
                    normalisation=args.normalisation)

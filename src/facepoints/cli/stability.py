@@ -27,6 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--beta", type=float, default=SmoothingConfig.beta, help="One Euro speed coefficient")
     p.add_argument("--trust", default=SmoothingConfig.trust, choices=["auto", "sigma", "residual", "uniform"],
                    help="per-point trust source (see facepoints.tracking.point_trust)")
+    p.add_argument("--mode", default=SmoothingConfig.mode, choices=["points", "rigid_shape"],
+                   help="smooth each point alone, or the face's rigid motion and its shape separately")
+    p.add_argument("--shape-cutoff", type=float, default=SmoothingConfig.shape_cutoff,
+                   help="One Euro min cutoff of the face-frame shape (rigid_shape mode), Hz")
     p.add_argument("--motion-prediction", type=float, default=TrackerConfig.motion_prediction,
                    help="share of the last frame-to-frame shift added to the next ROI (0 = none)")
     p.add_argument("--tune", action="store_true", help="also grid-search the One Euro parameters on these "
@@ -49,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
     records = read_image_list(args.data)
     if not records:
         raise ValueError(f"{args.data}: the list names no images")
-    smoothing = replace(SmoothingConfig(), min_cutoff=args.min_cutoff, beta=args.beta, trust=args.trust)
+    smoothing = replace(SmoothingConfig(), min_cutoff=args.min_cutoff, beta=args.beta, trust=args.trust,
+                        mode=args.mode, shape_cutoff=args.shape_cutoff)
     config = TrackerConfig(motion_prediction=args.motion_prediction, smoothing=smoothing)
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
     report = stability_benchmark(lm, records, args.clips, ClipSpec(frames=args.frames), args.seed, config,
@@ -59,13 +64,15 @@ def run(args: argparse.Namespace) -> int:
     report.extra["data"] = str(args.data)
     report.extra["command"] = (f"facepoints stability {args.data} --clips {args.clips} --frames {args.frames} "
                                f"--seed {args.seed} --model {args.model} --min-cutoff {args.min_cutoff:g} "
-                               f"--beta {args.beta:g} --trust {args.trust} --motion-prediction "
+                               f"--beta {args.beta:g} --trust {args.trust} --mode {args.mode} "
+                               f"--shape-cutoff {args.shape_cutoff:g} --motion-prediction "
                                f"{args.motion_prediction:g}" + (" --tune" if args.tune else ""))
     print(report.table())
     if args.tune:
         best, rows = tune_smoothing(report.traces, get_scheme(report.scheme), smoothing)
         report.extra["tuning"] = {"best": asdict(best), "rows": rows}
         print(f"tuned: --min-cutoff {best.min_cutoff:g} --beta {best.beta:g} --trust {best.trust} "
+              f"--mode {best.mode} --shape-cutoff {best.shape_cutoff:g} "
               f"(NME change {100 * rows[0]['nme_change']:+.2f} %, jitter ratio {100 * rows[0]['jitter_ratio']:.1f} %)")
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"{lm.card.name}_{args.data.stem}_stability"
