@@ -353,3 +353,17 @@ def test_flip_test_is_exactly_mirror_equivariant(astronaut, astronaut_face_box):
     np.testing.assert_allclose(back, original, atol=1e-2)
     plain = Landmarker(detector=None)(astronaut, boxes=[box])[0].landmarks
     assert np.abs(plain - original).max() < 0.1 * (box[2] - box[0])  # an average, not something else
+
+
+def test_detector_false_positives_are_dropped_by_the_face_confidence(astronaut):
+    """Regression: dlib also 'finds' the round mission patch on the suit (detector score ~0.1);
+    the shipped model's face-confidence branch rejects it, and explicit boxes are never dropped."""
+    lm = Landmarker()
+    faces = lm(astronaut)
+    assert len(faces) == 1 and faces[0].confidence >= 0.5
+    raw = lm.detect_faces(astronaut)
+    assert len(raw) == 2  # what the detector alone reports on this photo
+    patch = [d.box for d in raw if d.box[1] > 250]
+    kept = lm(astronaut, boxes=patch)
+    assert len(kept) == 1 and kept[0].confidence < 0.5
+    assert len(Landmarker(min_confidence=0.0)(astronaut)) == 2

@@ -35,14 +35,16 @@ class Landmarker:
     tight box of the first prediction (``refine=1``), since a detector box is looser than a
     landmark box. ``backend`` is ``"auto"`` (ONNX Runtime when installed and shipped, else
     PyTorch), ``"onnx"`` or ``"torch"``. ``flip_test=True`` also runs each crop's mirror image
-    and averages (slightly more accurate, about 1.5x the network time). Models with ATPN's pose and tracking branches also fill
+    and averages (slightly more accurate, about 1.5x the network time). With models that have a
+    face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
+    dropped as false positives (explicit ``boxes`` are always kept). Models with ATPN's pose and tracking branches also fill
     ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
     crop); ``predict`` gives the same per box without building ``Face`` objects.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
                  backend: str = "auto", threads: int | None = None, refine: int = 1,
-                 flip_test: bool = False) -> None:
+                 flip_test: bool = False, min_confidence: float = 0.5) -> None:
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
         self.spec = CropSpec(**self.card.crop)
@@ -53,6 +55,7 @@ class Landmarker:
         self._detector: FaceDetector | None = None
         self._calibration: BoxCalibration | None = None
         self.refine = int(refine)
+        self.min_confidence = float(min_confidence)
 
     def _make_runtime(self, backend: str, threads: int | None):
         if backend not in ("auto", "onnx", "torch"):
@@ -106,8 +109,10 @@ class Landmarker:
             dets = self.detect_faces(rgb)
             box_arr = np.stack([d.box for d in dets]) if dets else np.zeros((0, 4), np.float32)
             scores, source = [d.score for d in dets], self.detector.name
-        return self.landmarks_for_boxes(rgb, box_arr, scores, source,
-                                        refine=self.refine if boxes is None else 0)
+        faces = self.landmarks_for_boxes(rgb, box_arr, scores, source, refine=self.refine if boxes is None else 0)
+        if boxes is None:  # detector false positives: the model's own face check has the last word
+            faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence]
+        return faces
 
     def predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
         """Everything the network gives for (K, 4) tight boxes in an RGB uint8 image: (K, N, 2)

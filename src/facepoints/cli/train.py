@@ -9,7 +9,8 @@ HELP = "train a model from a YAML config (checkpoints + log in output_dir/name; 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("config", help="YAML config, e.g. configs/atpn_lite0_68.yaml")
     p.add_argument("--output-dir", help="override the config's output_dir")
-    p.add_argument("--epochs", type=int, help="override the config's epochs")
+    p.add_argument("--epochs", type=int, help="override the config's epochs (on resume this also "
+                   "stretches the cosine learning-rate schedule of the remaining epochs)")
     p.add_argument("--data-root", help="override the config's data_root")
     p.add_argument("--threads", type=int, help="override the config's CPU threads (1 is steadier on a busy machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (log lines only)")
