@@ -1,16 +1,16 @@
 """Configuration of ATPN branch training (stages 2 and 3), read from a YAML file."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..datasets.augment import AugmentConfig
 from ..datasets.branch_samples import SampleConfig
-from .yaml_config import read_config_mapping
+from .yaml_config import RunConfig, build_section, read_config_mapping
 
 
 @dataclass
-class BranchConfig:
+class BranchConfig(RunConfig):
     """Frozen landmark network + trainable pose / face-confidence branches.
 
     ``base``: a registry model name (its shipped landmark weights) or a landmark checkpoint
@@ -44,23 +44,7 @@ class BranchConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "BranchConfig":
         raw = read_config_mapping(path, cls)
-        try:
-            if "pose_augment" in raw:
-                raw["pose_augment"] = AugmentConfig(**raw["pose_augment"])
-            if "samples" in raw:
-                sub = dict(raw["samples"])
-                if "photometric" in sub:
-                    sub["photometric"] = AugmentConfig(**sub["photometric"])
-                if "neg_scale" in sub:
-                    sub["neg_scale"] = tuple(sub["neg_scale"])
-                raw["samples"] = SampleConfig(**sub)
-        except TypeError as exc:
-            raise ValueError(f"{path}: bad section: {exc}") from exc
+        build_section(raw, "pose_augment", AugmentConfig, path)
+        build_section(raw, "samples", SampleConfig, path,
+                      convert={"photometric": lambda d: AugmentConfig(**d), "neg_scale": tuple})
         return cls(**raw)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name

@@ -1,16 +1,16 @@
 """Training configuration, read from a YAML file."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..datasets.augment import AugmentConfig
 from ..models import ATPNConfig
-from .yaml_config import read_config_mapping
+from .yaml_config import RunConfig, build_section, read_config_mapping
 
 
 @dataclass
-class TrainConfig:
+class TrainConfig(RunConfig):
     """Everything a training run needs; relative data paths are resolved against ``data_root``."""
 
     name: str = "atpn_lite0_68"
@@ -37,17 +37,6 @@ class TrainConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
         raw = read_config_mapping(path, cls)
-        for key, sub in (("model", ATPNConfig), ("augment", AugmentConfig)):
-            if key in raw:
-                try:
-                    raw[key] = sub(**raw[key])
-                except TypeError as exc:  # unknown keys, or not a mapping
-                    raise ValueError(f"{path}: bad {key!r} section: {exc}") from exc
+        build_section(raw, "model", ATPNConfig, path)
+        build_section(raw, "augment", AugmentConfig, path)
         return cls(**raw)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.name
