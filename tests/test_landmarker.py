@@ -367,3 +367,13 @@ def test_detector_false_positives_are_dropped_by_the_face_confidence(astronaut):
     kept = lm(astronaut, boxes=patch)
     assert len(kept) == 1 and kept[0].confidence < 0.5
     assert len(Landmarker(min_confidence=0.0)(astronaut)) == 2
+
+
+def test_face_json_numbers_are_short(astronaut):
+    """Regression: float32 values leaked as 181.11000061035156 into the JSON."""
+    import json
+    import re
+
+    face = Landmarker()(astronaut)[0]
+    text = json.dumps(face.to_dict())
+    assert not re.search(r"\d\.\d{5,}", text), text[:200]

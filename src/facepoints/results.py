@@ -46,11 +46,11 @@ class Face:
         """JSON-friendly dict (lists of floats)."""
         out = {"box": [round(float(v), 2) for v in self.box], "score": round(self.score, 4),
                "box_source": self.box_source, "scheme": self.scheme,
-               "landmarks": np.round(self.landmarks, 2).tolist()}
+               "landmarks": np.round(self.landmarks.astype(np.float64), 2).tolist()}
         if self.sigma is not None:
-            out["sigma"] = np.round(self.sigma, 3).tolist()
+            out["sigma"] = np.round(self.sigma.astype(np.float64), 3).tolist()
         if self.confidence is not None:
             out["confidence"] = round(self.confidence, 4)
         if self.pose is not None:
-            out["pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(self.pose, 2).tolist()))
+            out["pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(self.pose.astype(np.float64), 2).tolist()))
         return out
