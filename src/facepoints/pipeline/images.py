@@ -7,6 +7,8 @@ from typing import Union
 import cv2
 import numpy as np
 
+from .files import check_input_file
+
 try:  # PIL is optional at runtime, but accepted when present
     from PIL import Image as _PILImage
 except ImportError:  # pragma: no cover
@@ -24,13 +26,7 @@ MIN_SIDE = 8
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file into (H, W, 3) uint8 RGB; raises ``ImageError`` with a clear message."""
-    path = Path(path)
-    if not path.exists():
-        raise ImageError(f"{path}: no such file")
-    if path.is_dir():
-        raise ImageError(f"{path}: is a folder, not an image")
-    if path.stat().st_size == 0:
-        raise ImageError(f"{path}: empty file")
+    path = check_input_file(path, "image", ImageError)
     data = np.fromfile(str(path), dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     if image is None:

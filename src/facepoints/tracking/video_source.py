@@ -27,6 +27,7 @@ from typing import Union
 import cv2
 import numpy as np
 
+from ..pipeline.files import check_input_file
 from ..pipeline.images import ImageError, to_rgb_uint8
 
 #: frame rate assumed for timestamps and filter time constants when the source gives none
@@ -168,13 +169,7 @@ def open_video(source: VideoInput, color_order: str | None = None, fps: float | 
 
 def open_file(path: str | Path) -> CaptureSource:
     """A video file; raises ``VideoError`` when it is missing or cannot be decoded."""
-    path = Path(path)
-    if not path.exists():
-        raise VideoError(f"{path}: no such file")
-    if path.is_dir():
-        raise VideoError(f"{path}: is a folder, not a video")
-    if path.stat().st_size == 0:
-        raise VideoError(f"{path}: empty file")
+    path = check_input_file(path, "video", VideoError)
     capture = _capture(str(path))
     if not capture.isOpened():
         capture.release()
