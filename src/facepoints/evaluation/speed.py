@@ -57,14 +57,3 @@ def time_tracking_step(landmarker: Landmarker, repeats: int = 300, warmup: int =
     boxes = np.array([[w * 0.35, h * 0.3, w * 0.6, h * 0.65]], np.float32)
     ms = _timed(lambda i: landmarker.predict(frames[i % 2], boxes), repeats, warmup)
     return _row(landmarker, ms, network_outputs(landmarker), repeats)
-
-
-def time_full_image(landmarker: Landmarker, image: np.ndarray, repeats: int = 20) -> dict:
-    """Median milliseconds for detection + landmarks on one RGB image."""
-    landmarker(image)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        faces = landmarker(image)
-        times.append(time.perf_counter() - t0)
-    return {"median_ms": round(float(np.median(times) * 1000), 2), "faces": len(faces)}
