@@ -302,6 +302,46 @@ def test_train_fine_tunes_from_a_checkpoint(tiny_dataset, tmp_path, capsys):
         torch.set_num_threads(threads)
 
 
+def test_train_with_weight_averaging_saves_the_average_and_resumes(tiny_dataset, tmp_path, capsys):
+    threads = torch.get_num_threads()
+    try:
+        config = _train_config(tmp_path / "ema.yaml", tiny_dataset, tmp_path / "runs", epochs=2, ema_decay=0.5)
+        assert main(["train", config, "--no-progress"]) == 0
+        run = tmp_path / "runs" / "tiny"
+        state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+        key = "head.out.weight"  # zero-initialised: the raw weights moved, the average lags behind them
+        assert state["ema_updates"] > 0
+        assert not torch.equal(state["model"][key], state["raw_model"][key])
+        assert state["model"][key].abs().sum() < state["raw_model"][key].abs().sum()
+        assert main(["train", config, "--epochs", "4", "--no-progress"]) == 0
+        assert "resumed" in capsys.readouterr().out
+        resumed = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+        assert resumed["ema_updates"] == 2 * state["ema_updates"]
+    finally:
+        torch.set_num_threads(threads)
+
+
+def test_train_dslpt_from_an_atpn_backbone(tiny_dataset, tmp_path, capsys):
+    threads = torch.get_num_threads()
+    try:
+        atpn = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
+        assert main(["train", atpn, "--no-progress"]) == 0
+        source = tmp_path / "runs" / "tiny" / "best.pt"
+        config = _train_config(tmp_path / "d.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_dslpt",
+                               architecture="dslpt", init_backbone=str(source),
+                               model={"num_points": 68, "input_size": 64, "dim": 32, "heads": 2, "layers": 2})
+        capsys.readouterr()
+        assert main(["train", config, "--no-progress"]) == 0
+        assert "backbone initialised from" in capsys.readouterr().out
+        state = torch.load(tmp_path / "runs" / "tiny_dslpt" / "best.pt", map_location="cpu", weights_only=False)
+        assert state["config"]["architecture"] == "dslpt"
+        key = "backbone._conv_stem.weight"  # one epoch at a tiny lr keeps it close to the ATPN backbone
+        start = torch.load(source, map_location="cpu", weights_only=False)["model"][key]
+        assert torch.allclose(state["model"][key], start, atol=1e-2)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("name: [unclosed\nepochs: 2\n")

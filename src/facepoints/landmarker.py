@@ -39,15 +39,19 @@ class Landmarker:
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives (explicit ``boxes`` are always kept). Models with ATPN's pose and tracking branches also fill
     ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
-    crop); ``predict`` gives the same per box without building ``Face`` objects.
+    crop); ``predict`` gives the same per box without building ``Face`` objects. Models that
+    estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
+    coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
+    all the model was trained with; a non-default count runs in PyTorch).
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
                  backend: str = "auto", threads: int | None = None, refine: int = 1,
-                 flip_test: bool = False, min_confidence: float = 0.5) -> None:
+                 flip_test: bool = False, min_confidence: float = 0.5, stages: int | None = None) -> None:
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
         self.spec = CropSpec(**self.card.crop)
+        self.stages = self._check_stages(stages)
         self.runtime = self._make_runtime(backend, threads)
         if flip_test:
             self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation)
@@ -57,14 +61,30 @@ class Landmarker:
         self.refine = int(refine)
         self.min_confidence = float(min_confidence)
 
+    def _check_stages(self, stages: int | None) -> int | None:
+        """``stages`` if the model is coarse-to-fine and it is in range; ``None`` means the default."""
+        trained = self.card.config.get("stages")
+        if stages is None or stages == trained:
+            return None
+        if trained is None:
+            raise ValueError(f"model {self.card.name} has no coarse-to-fine stages to choose")
+        if not 1 <= int(stages) <= trained:
+            raise ValueError(f"stages must be between 1 and {trained} for model {self.card.name}, got {stages}")
+        return int(stages)
+
     def _make_runtime(self, backend: str, threads: int | None):
         if backend not in ("auto", "onnx", "torch"):
             raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
-        use_onnx = backend == "onnx" or (backend == "auto" and "onnx" in self.card.weights
+        if backend == "onnx" and self.stages is not None:
+            raise ValueError("the ONNX file runs the default number of stages; use backend='torch' for others")
+        use_onnx = backend == "onnx" or (backend == "auto" and self.stages is None and "onnx" in self.card.weights
                                           and onnxruntime_available())
         if use_onnx:
             return OnnxRuntime(weights_path(self.card, "onnx"), threads)
-        return TorchRuntime(create_model(self.card.name), threads)
+        model = create_model(self.card.name)
+        if self.stages is not None:
+            model.set_inference_stages(self.stages)
+        return TorchRuntime(model, threads)
 
     @property
     def detector(self) -> FaceDetector:
@@ -116,8 +136,8 @@ class Landmarker:
 
     def predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
         """Everything the network gives for (K, 4) tight boxes in an RGB uint8 image: (K, N, 2)
-        image-pixel landmarks, and (K, 3) pose degrees / (K,) face probability when the model
-        has those branches (else ``None``)."""
+        image-pixel landmarks, and (K, 3) pose degrees / (K,) face probability / (K, N, 2) pixel
+        spreads when the model has them (else ``None``)."""
         crops, matrices = crops_for_boxes(rgb, boxes, self.spec)
         return decode_output(self.runtime(crops), matrices, self.spec)
 
@@ -129,7 +149,7 @@ class Landmarker:
                             source: str = "given", refine: int = 0) -> list[Face]:
         """Faces for boxes in an RGB uint8 image; with ``refine`` > 0 each crop is re-centred that
         many times on the tight box of the previous prediction (the reported box stays the input).
-        Pose and confidence, when the model has them, come from the last (most centred) crop."""
+        Pose, confidence and sigma, when the model has them, come from the last (most centred) crop."""
         if len(boxes) == 0:
             return []
         out = self.predict(rgb, boxes)
@@ -138,9 +158,10 @@ class Landmarker:
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose
         confidences = [None] * len(boxes) if out.confidence is None else out.confidence
+        sigmas = [None] * len(boxes) if out.sigma is None else out.sigma
         return [Face(box=b, score=s, landmarks=p, scheme=self.scheme.name, box_source=source, pose=q,
-                     confidence=c)
-                for b, s, p, q, c in zip(boxes, scores, out.landmarks, poses, confidences)]
+                     confidence=c, sigma=u)
+                for b, s, p, q, c, u in zip(boxes, scores, out.landmarks, poses, confidences, sigmas)]
 
     def __repr__(self) -> str:
         return f"Landmarker(model={self.card.name!r}, runtime={self.runtime.name!r})"

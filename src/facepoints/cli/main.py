@@ -1,14 +1,14 @@
-"""``facepoints`` command line: detect, evaluate, train, models, benchmark."""
+"""``facepoints`` command line: detect, evaluate, train, models, benchmark, cost, tracking."""
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
 
-from . import benchmark, detect, evaluate, evaluate_branches, models, train, train_branches
+from . import benchmark, cost, detect, evaluate, evaluate_branches, models, train, train_branches
 
 COMMANDS = {"detect": detect, "evaluate": evaluate, "train": train, "models": models, "benchmark": benchmark}
-COMMANDS.update({"train-branches": train_branches, "evaluate-branches": evaluate_branches})
+COMMANDS.update({"train-branches": train_branches, "evaluate-branches": evaluate_branches, "cost": cost})
 from . import stability, track  # noqa: E402 - video commands
 COMMANDS.update({"track": track, "stability": stability})
 

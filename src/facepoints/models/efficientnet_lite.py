@@ -49,6 +49,8 @@ class MBConvBlock(nn.Module):
 class EfficientNetLite(nn.Module):
     """Truncated EfficientNet-Lite0: returns features at strides 4, 8, 16."""
 
+    strides: tuple[int, ...] = (4, 8, 16)
+
     def __init__(self, stages: list[tuple[int, int, int, int, int]] | None = None, out_stride: int = 16) -> None:
         super().__init__()
         stages = stages or LITE0_STAGES

@@ -47,6 +47,8 @@ class InvertedResidual(nn.Module):
 class MobileNetV3Backbone(nn.Module):
     """Stem + MobileNetV3 blocks; returns the last feature map at strides 4, 8 and 16."""
 
+    strides: tuple[int, ...] = (4, 8, 16)
+
     def __init__(self, stages: list | None = None) -> None:
         super().__init__()
         stages = stages or ATPN_MNV3_STAGES

@@ -14,12 +14,14 @@ class DecodedOutput:
     """Network output for K boxes in image terms.
 
     ``landmarks``: (K, N, 2) float32 image pixels; ``pose``: (K, 3) float32 yaw, pitch, roll in
-    degrees or ``None``; ``confidence``: (K,) float32 face probability or ``None``.
+    degrees or ``None``; ``confidence``: (K,) float32 face probability or ``None``; ``sigma``:
+    (K, N, 2) float32 per-point, per-axis spread in image pixels or ``None``.
     """
 
     landmarks: np.ndarray
     pose: np.ndarray | None = None
     confidence: np.ndarray | None = None
+    sigma: np.ndarray | None = None
 
 
 def crops_for_boxes(image: np.ndarray, boxes: np.ndarray, spec: CropSpec) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -35,9 +37,18 @@ def decode_landmarks(norm: np.ndarray, matrix: np.ndarray, spec: CropSpec) -> np
     return crop_to_image(matrix, spec.from_normalised(norm)).astype(np.float32)
 
 
+def decode_spread(norm_sigma: np.ndarray, matrix: np.ndarray, spec: CropSpec) -> np.ndarray:
+    """(N, 2) spreads in normalised crop units -> image pixels (the crop is an upright similarity,
+    so each axis scales by the same factor)."""
+    crop_scale = float(np.sqrt(abs(np.linalg.det(np.asarray(matrix, np.float64)[:, :2]))))
+    return (np.asarray(norm_sigma, np.float64) * (spec.size / 2) / crop_scale).astype(np.float32)
+
+
 def decode_output(output: NetworkOutput, matrices: list[np.ndarray], spec: CropSpec) -> DecodedOutput:
-    """Landmarks to image pixels, pose to degrees (crops are upright and unmirrored, so the
-    crop's angles are the image's)."""
+    """Landmarks and spreads to image pixels, pose to degrees (crops are upright and unmirrored,
+    so the crop's angles are the image's)."""
     points = np.stack([decode_landmarks(n, m, spec) for n, m in zip(output.landmarks, matrices)])
     pose = None if output.pose is None else np.rad2deg(output.pose).astype(np.float32)
-    return DecodedOutput(points, pose, output.face_prob)
+    sigma = None if output.sigma is None else np.stack([decode_spread(s, m, spec)
+                                                        for s, m in zip(output.sigma, matrices)])
+    return DecodedOutput(points, pose, output.face_prob, sigma)

@@ -1,8 +1,8 @@
 """Runtimes that execute a landmark network on a batch of crops: PyTorch or ONNX Runtime.
 
 Both return a ``NetworkOutput``: landmarks, plus head pose and face probability when the
-network has those branches (ATPN's ``forward_multitask``; ONNX outputs named ``landmarks``,
-``pose``, ``face_prob``).
+network has those branches (ATPN's ``forward_multitask``) and per-point spread when it estimates
+one (DSLPT); ONNX outputs are named ``landmarks``, ``pose``, ``face_prob``, ``sigma``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from torch import nn
 
 
 #: ONNX output names, in export order
-OUTPUT_NAMES = ("landmarks", "pose", "face_prob")
+OUTPUT_NAMES = ("landmarks", "pose", "face_prob", "sigma")
 
 
 @dataclass
@@ -24,12 +24,15 @@ class NetworkOutput:
 
     ``landmarks``: (B, N, 2) float32 in [-1, 1] crop coordinates; ``pose``: (B, 3) float32
     yaw, pitch, roll in radians (``facepoints.geometry.pose`` convention) or ``None`` without a
-    pose branch; ``face_prob``: (B,) float32 face probability or ``None`` without a tracking branch.
+    pose branch; ``face_prob``: (B,) float32 face probability or ``None`` without a tracking branch;
+    ``sigma``: (B, N, 2) float32 per-point, per-axis spread in the same units as ``landmarks``, or
+    ``None`` for networks without uncertainty.
     """
 
     landmarks: np.ndarray
     pose: np.ndarray | None = None
     face_prob: np.ndarray | None = None
+    sigma: np.ndarray | None = None
 
     @classmethod
     def from_named(cls, named: dict) -> "NetworkOutput":
@@ -37,7 +40,7 @@ class NetworkOutput:
         def arr(key: str) -> np.ndarray | None:
             value = named.get(key)
             return None if value is None else np.asarray(value, np.float32)
-        return cls(arr("landmarks"), arr("pose"), arr("face_prob"))
+        return cls(arr("landmarks"), arr("pose"), arr("face_prob"), arr("sigma"))
 
 
 class TorchRuntime:
@@ -99,7 +102,8 @@ def onnxruntime_available() -> bool:
 class FlipTestRuntime:
     """Test-time flip augmentation around another runtime: each crop and its mirror image go
     through the network as one batch; the mirrored prediction is mapped back (x negated, points
-    re-ordered by the scheme's flip permutation; yaw and roll negated) and averaged in."""
+    re-ordered by the scheme's flip permutation; yaw and roll negated) and averaged in; per-point
+    spreads are re-ordered the same way and averaged."""
 
     def __init__(self, inner, flip_permutation: tuple[int, ...]) -> None:
         self.inner = inner
@@ -113,4 +117,5 @@ class FlipTestRuntime:
         landmarks = (out.landmarks[:k] + mirrored) / 2
         pose = None if out.pose is None else (out.pose[:k] + out.pose[k:] * np.array([-1, 1, -1], np.float32)) / 2
         prob = None if out.face_prob is None else (out.face_prob[:k] + out.face_prob[k:]) / 2
-        return NetworkOutput(landmarks.astype(np.float32), pose, prob)
+        sigma = None if out.sigma is None else (out.sigma[:k] + out.sigma[k:, self.permutation]) / 2
+        return NetworkOutput(landmarks.astype(np.float32), pose, prob, sigma)

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from ..models import ATPN, ATPNConfig
+from ..models import ATPN, DSLPT, ATPNConfig, DSLPTConfig
 
-ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {"atpn": (ATPN, ATPNConfig)}
+ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {"atpn": (ATPN, ATPNConfig), "dslpt": (DSLPT, DSLPTConfig)}
 
 
 def build_network(architecture: str, config: dict) -> nn.Module:

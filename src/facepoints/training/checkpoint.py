@@ -30,7 +30,8 @@ def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None
     path, work_dir = Path(path), Path(work_dir)
     state = load_checkpoint(path)
     cfg = state["config"]
-    model = build_network("atpn", cfg["model"])
+    architecture = cfg.get("architecture", "atpn")
+    model = build_network(architecture, cfg["model"])
     model.load_state_dict(state["model"])
     model.eval()
     name = name or f"{path.parent.name}-{path.stem}"
@@ -47,7 +48,7 @@ def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None
         onnx_path = work_dir / f"{name}.onnx"
         export_onnx(model, cfg["model"]["input_size"], onnx_path)
         weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}
-    card = ModelCard(name=name, architecture="atpn", config=cfg["model"], scheme=cfg["scheme"],
+    card = ModelCard(name=name, architecture=architecture, config=cfg["model"], scheme=cfg["scheme"],
                      crop={"size": cfg["model"]["input_size"], "margin": cfg["crop_margin"]}, weights=weights,
                      summary=f"checkpoint {path}")
     register_model(card, work_dir)

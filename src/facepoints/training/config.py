@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 from pathlib import Path
 
 from ..datasets.augment import AugmentConfig
 from ..models import ATPNConfig
+from ..registry.architectures import ARCHITECTURES
 from .yaml_config import RunConfig, build_section, read_config_mapping
 
 
@@ -18,17 +20,21 @@ class TrainConfig(RunConfig):
     train_lists: list[str] = field(default_factory=lambda: ["300W/train.txt"])
     val_fraction: float = 0.1
     scheme: str = "ibug68"
-    model: ATPNConfig = field(default_factory=ATPNConfig)
+    architecture: str = "atpn"  # a registry architecture: atpn, dslpt
+    model: Any = field(default_factory=ATPNConfig)  # that architecture's config
     crop_margin: float = 1.25
     imagenet_init: bool = True
     init_checkpoint: str | None = None  # start from this run's weights (fine-tuning); overrides imagenet_init
+    init_backbone: str | None = None  # copy the backbone of this checkpoint (any architecture); overrides imagenet_init
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    loss: str = "nme"
+    loss: str = "nme"  # ATPN's landmark loss (nme or l1); SLPT / DSLPT follow model.distribution
+    nll_beta: float = 0.0  # DSLPT: beta-NLL weighting (0 = the thesis' plain NLL; see training.patch_losses)
     epochs: int = 120
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 1e-4
     warmup_epochs: int = 2
+    ema_decay: float | None = None  # exponential moving average of weights and BN statistics; validated and saved
     seed: int = 0
     threads: int = 2
     workers: int = 1
@@ -37,6 +43,11 @@ class TrainConfig(RunConfig):
     @classmethod
     def from_yaml(cls, path: str | Path) -> "TrainConfig":
         raw = read_config_mapping(path, cls)
-        build_section(raw, "model", ATPNConfig, path)
+        architecture = raw.get("architecture", "atpn")
+        if architecture not in ARCHITECTURES:
+            raise ValueError(f"{path}: unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+        if "model" not in raw:
+            raw["model"] = {}
+        build_section(raw, "model", ARCHITECTURES[architecture][1], path)
         build_section(raw, "augment", AugmentConfig, path)
         return cls(**raw)

@@ -8,25 +8,41 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from ..datasets.image_list import read_image_list
 from ..datasets.landmark_dataset import EpochSampler, LandmarkDataset
 from ..datasets.splits import split_train_val
-from ..models import ATPN
 from ..pipeline.crop import CropSpec
+from ..registry.architectures import ARCHITECTURES
 from ..schemes import get_scheme
 from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
-from .losses import LOSSES, interocular
+from .losses import interocular
+from .objectives import OBJECTIVES
 
 
-def build_model(cfg: TrainConfig) -> ATPN:
+def build_model(cfg: TrainConfig) -> nn.Module:
     """The network of ``cfg`` with the scheme's mean shape (in crop coordinates) as its prior."""
     scheme = get_scheme(cfg.scheme)
     spec = CropSpec(cfg.model.input_size, cfg.crop_margin)
-    return ATPN(cfg.model, spec.mean_shape_in_crop(scheme.mean_shape))
+    return ARCHITECTURES[cfg.architecture][0](cfg.model, spec.mean_shape_in_crop(scheme.mean_shape))
+
+
+def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
+    """Copy the ``backbone.*`` weights of a training checkpoint (any architecture with the same
+    backbone) into ``model``; returns the number of tensors copied."""
+    state = load_checkpoint(checkpoint)["model"]
+    own = model.backbone.state_dict()
+    picked = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+    picked = {k: v for k, v in picked.items() if k in own and own[k].shape == v.shape}
+    if not picked:
+        raise ValueError(f"{checkpoint}: no backbone weights matching {model.config.backbone}")
+    model.backbone.load_state_dict(picked, strict=False)
+    return len(picked)
 
 
 def load_splits(cfg: TrainConfig):
@@ -56,7 +72,7 @@ def lr_at(step: int, total: int, warmup: int, base: float) -> float:
 
 
 @torch.inference_mode()
-def validate(model: ATPN, loader: DataLoader, scheme) -> float:
+def validate(model: nn.Module, loader: DataLoader, scheme) -> float:
     """Mean inter-ocular NME on a (non-augmented) loader."""
     model.eval()
     errs = []
@@ -68,7 +84,11 @@ def validate(model: ATPN, loader: DataLoader, scheme) -> float:
 
 
 class Trainer:
-    """Runs ``cfg`` into ``cfg.run_dir``: ``last.pt`` (resume), ``best.pt`` (lowest val NME), ``log.jsonl``."""
+    """Runs ``cfg`` into ``cfg.run_dir``: ``last.pt`` (resume), ``best.pt`` (lowest val NME), ``log.jsonl``.
+
+    With ``cfg.ema_decay`` the validated and saved ``model`` is the moving average of the weights and
+    BatchNorm statistics (``raw_model`` in the checkpoint keeps the optimised weights for resuming).
+    """
 
     def __init__(self, cfg: TrainConfig, progress: bool = True) -> None:
         self.cfg = cfg
@@ -90,29 +110,47 @@ class Trainer:
                                        num_workers=workers, persistent_workers=workers > 0)
         self.val_loader = DataLoader(self.val_set, 64, num_workers=0)
         self.model = build_model(cfg)
-        self.loss_fn = LOSSES[cfg.loss]
+        self.objective = OBJECTIVES[cfg.architecture]
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.start_epoch, self.best = 0, float("inf")
         last = self.dir / "last.pt"
+        if not last.exists():
+            if cfg.init_checkpoint:
+                self.model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["model"])
+                print(f"initialised from {cfg.init_checkpoint}")
+            elif cfg.init_backbone:
+                count = load_backbone(self.model, cfg.init_backbone)
+                print(f"backbone initialised from {cfg.init_backbone} ({count} tensors)")
+            elif cfg.imagenet_init and cfg.model.backbone.startswith("efficientnet_lite"):
+                self.model.backbone.load_imagenet()
+        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+                    if cfg.ema_decay else None)
         if last.exists():
             self._resume(last)
-        elif cfg.init_checkpoint:
-            self.model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["model"])
-            print(f"initialised from {cfg.init_checkpoint}")
-        elif cfg.imagenet_init and cfg.model.backbone.startswith("efficientnet_lite"):
-            self.model.backbone.load_imagenet()
         (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
 
     def _resume(self, path: Path) -> None:
         state = load_checkpoint(path)
-        self.model.load_state_dict(state["model"])
+        self.model.load_state_dict(state.get("raw_model", state["model"]))
+        if self.ema is not None:
+            self.ema.module.load_state_dict(state["model"])
+            self.ema.n_averaged.fill_(state.get("ema_updates", 1))
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch, self.best = state["epoch"] + 1, state["best"]
         print(f"resumed {path} at epoch {self.start_epoch} (best val NME {100 * self.best:.3f} %)")
 
+    @property
+    def evaluated_model(self) -> nn.Module:
+        """The weights that are validated and saved as ``model``: the moving average when enabled."""
+        return self.model if self.ema is None else self.ema.module
+
     def _state(self, epoch: int) -> dict:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(), "epoch": epoch,
-                "best": self.best, "config": self.cfg.to_dict()}
+        state = {"model": self.evaluated_model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "epoch": epoch, "best": self.best, "config": self.cfg.to_dict()}
+        if self.ema is not None:
+            state["raw_model"] = self.model.state_dict()
+            state["ema_updates"] = int(self.ema.n_averaged)
+        return state
 
     def train_epoch(self, epoch: int) -> float:
         cfg, steps = self.cfg, len(self.train_loader)
@@ -125,10 +163,12 @@ class Trainer:
         for i, batch in enumerate(bar):
             for group in self.optimizer.param_groups:
                 group["lr"] = lr_at(epoch * steps + i, total, warmup, cfg.lr)
-            loss = self.loss_fn(self.model(batch["image"]), batch["target"], self.scheme)
+            loss = self.objective(self.model, batch, self.scheme, cfg)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
+            if self.ema is not None:
+                self.ema.update_parameters(self.model)
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
         return float(np.mean(losses))
@@ -138,7 +178,7 @@ class Trainer:
         for epoch in range(self.start_epoch, self.cfg.epochs):
             t0 = time.time()
             loss = self.train_epoch(epoch)
-            val = validate(self.model, self.val_loader, self.scheme)
+            val = validate(self.evaluated_model, self.val_loader, self.scheme)
             # without a validation split every epoch counts as the best so far (best.pt = last.pt)
             improved = not val >= self.best
             self.best = val if improved else self.best

@@ -1,0 +1,96 @@
+"""A DSLPT checkpoint through the whole pipeline: registry, PyTorch and ONNX runtimes, per-point
+sigma in pixels on ``Face``, selectable stages, flip test."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from facepoints import Landmarker
+from facepoints.models import DSLPT, DSLPTConfig
+from facepoints.pipeline.crop import CropSpec
+from facepoints.pipeline.decode import decode_spread
+from facepoints.registry import unregister_model
+from facepoints.schemes import get_scheme
+from facepoints.training.checkpoint import register_checkpoint, save_atomic
+from facepoints.training.config import TrainConfig
+
+pytest.importorskip("onnx")
+
+
+@pytest.fixture(scope="module")
+def dslpt_name(tmp_path_factory):
+    """An untrained but well-formed tiny DSLPT, registered from a training checkpoint."""
+    folder = tmp_path_factory.mktemp("dslpt")
+    cfg = TrainConfig(name="tiny_dslpt", architecture="dslpt",
+                      model=DSLPTConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2))
+    torch.manual_seed(0)
+    spec = CropSpec(64, cfg.crop_margin)
+    model = DSLPT(cfg.model, spec.mean_shape_in_crop(get_scheme("ibug68").mean_shape))
+    save_atomic({"model": model.state_dict(), "config": cfg.to_dict()}, folder / "best.pt")
+    name = register_checkpoint(folder / "best.pt", folder / "weights", name="tiny-dslpt")
+    yield name
+    unregister_model(name)
+
+
+def test_sigma_reaches_the_face_in_pixels(dslpt_name, astronaut, astronaut_face_box):
+    for backend in ("torch", "onnx"):
+        faces = Landmarker(dslpt_name, detector=None, backend=backend, threads=1)(astronaut, boxes=[astronaut_face_box])
+        face = faces[0]
+        assert face.sigma is not None and face.sigma.shape == (68, 2) and face.sigma.dtype == np.float32
+        assert (face.sigma > 0).all()
+        assert "sigma" in face.to_dict()
+    torch_face = Landmarker(dslpt_name, detector=None, backend="torch", threads=1)(astronaut, boxes=[astronaut_face_box])[0]
+    assert np.allclose(torch_face.sigma, face.sigma, atol=1e-3)
+    assert np.allclose(torch_face.landmarks, face.landmarks, atol=1e-2)
+
+
+def test_stages_are_selectable_with_the_same_weights(dslpt_name, astronaut, astronaut_face_box):
+    results = [Landmarker(dslpt_name, detector=None, backend="torch", threads=1, stages=k)(
+        astronaut, boxes=[astronaut_face_box])[0].landmarks for k in (1, 2, 3)]
+    assert all(r.shape == (68, 2) for r in results)
+    assert not np.allclose(results[0], results[2])
+    default = Landmarker(dslpt_name, detector=None, backend="auto", threads=1)(astronaut, boxes=[astronaut_face_box])[0]
+    assert np.allclose(default.landmarks, results[2], atol=1e-2)
+    with pytest.raises(ValueError, match="between 1 and 3"):
+        Landmarker(dslpt_name, detector=None, stages=4)
+    with pytest.raises(ValueError, match="torch"):
+        Landmarker(dslpt_name, detector=None, backend="onnx", stages=1)
+
+
+def test_stages_are_refused_for_a_single_stage_model():
+    with pytest.raises(ValueError, match="no coarse-to-fine stages"):
+        Landmarker("atpn_lite0_68", detector=None, stages=2)
+
+
+def test_flip_test_keeps_sigma(dslpt_name, astronaut, astronaut_face_box):
+    face = Landmarker(dslpt_name, detector=None, backend="torch", threads=1, flip_test=True)(
+        astronaut, boxes=[astronaut_face_box])[0]
+    assert face.sigma.shape == (68, 2) and (face.sigma > 0).all()
+
+
+def test_spread_scales_with_the_crop():
+    spec = CropSpec(64, 1.25)
+    small, large = (spec.box_matrix(np.array(b, np.float32)) for b in ([0, 0, 40, 40], [0, 0, 80, 80]))
+    norm = np.full((3, 2), 0.1, np.float32)
+    # 0.1 normalised = 5 % of the crop side = 0.05 * 1.25 * box side
+    assert np.allclose(decode_spread(norm, small, spec), 0.05 * 1.25 * 40, rtol=1e-4)
+    assert np.allclose(decode_spread(norm, large, spec), 2 * decode_spread(norm, small, spec), rtol=1e-4)
+
+
+def test_cost_command_reports_each_point_and_stage_count(dslpt_name, tmp_path, capsys):
+    import json
+
+    from facepoints.cli.main import main
+
+    out = tmp_path / "cost.json"
+    assert main(["cost", "--model", dslpt_name, "--points", "19", "68", "--stages", "1", "3", "--repeats", "1",
+                 "--json", str(out)]) == 0
+    table = capsys.readouterr().out
+    assert "| 68 | 3 |" in table and "| 19 | 1 |" in table
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["points"], r["stages"]) for r in rows] == [(19, 1), (19, 3), (68, 1), (68, 3)]
+    by = {(r["points"], r["stages"]): r for r in rows}
+    assert by[(68, 3)]["gflops"] > by[(68, 1)]["gflops"] > 0  # more stages cost more, same weights
+    assert by[(68, 3)]["params"] == by[(68, 1)]["params"] > by[(19, 1)]["params"]
+    assert all(r["cpu_ms"] > 0 for r in rows)
