@@ -27,13 +27,15 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "exactly as `facepoints train` does (for model selection without the test set)")
     p.add_argument("--flip-test", action="store_true", help="average each prediction with its mirror image's")
     p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
+    p.add_argument("--stages", type=int, nargs="+",
+                   help="coarse-to-fine models: evaluate after each of these stage counts (e.g. 1 2 3) "
+                        "and print a per-stage table; default: the model's own count")
     p.add_argument("--no-progress", action="store_true")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets.image_list import read_image_list
     from ..datasets.splits import split_train_val
-    from ..drawing import plot_ced
     from ..evaluation.evaluate import evaluate
     from ..landmarker import Landmarker
 
@@ -41,14 +43,28 @@ def run(args: argparse.Namespace) -> int:
     if args.split != "all":
         records = split_train_val(records, args.val_fraction)[args.split == "val"]
     name = model_name(args, str(args.out / "checkpoints"))
-    lm = Landmarker(name, detector=args.detector if args.boxes == "detector" else None,
-                    backend=args.backend, threads=args.threads, flip_test=args.flip_test)
-    result = evaluate(lm, records, args.normalisation, args.threshold, args.boxes, root=args.data.parent,
-                      progress=not args.no_progress)
-    print(result.table())
+    rows = []
+    for stages in args.stages or [None]:
+        lm = Landmarker(name, detector=args.detector if args.boxes == "detector" else None,
+                        backend=args.backend, threads=args.threads, flip_test=args.flip_test, stages=stages)
+        result = evaluate(lm, records, args.normalisation, args.threshold, args.boxes, root=args.data.parent,
+                          progress=not args.no_progress)
+        print(result.table() if stages is None else f"stages={stages}\n{result.table()}")
+        _write_outputs(args, lm, result, stages)
+        rows.append((stages, result.overall))
+    if len(rows) > 1:
+        print("\nper stage (all faces):\n" + "\n".join(f"  {k} stage(s): {s.row()}" for k, s in rows))
+    return 0
+
+
+def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None) -> None:
+    """CED PNG and JSON (with the command that reproduces them) for one evaluation."""
+    from ..drawing import plot_ced
+
     args.out.mkdir(parents=True, exist_ok=True)
     split = "" if args.split == "all" else f"_{args.split}"
-    stem = f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
+    staged = "" if stages is None else f"_stages{stages}"
+    stem = f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}{staged}"
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
                    title=f"CED: {lm.card.name} on {args.data.name} ({args.boxes} boxes)",
                    normalisation=args.normalisation)
@@ -58,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     data["command"] = (f"facepoints evaluate {args.data} {which} --normalisation "
                        f"{args.normalisation} --threshold {args.threshold:g} --boxes {args.boxes}"
                        + ("" if args.split == "all" else f" --split {args.split} --val-fraction {args.val_fraction:g}")
-                       + (" --flip-test" if args.flip_test else ""))
+                       + (" --flip-test" if args.flip_test else "")
+                       + ("" if stages is None else f" --stages {stages}"))
     (args.out / f"{stem}.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {png} and {args.out / (stem + '.json')}")
-    return 0

@@ -5,10 +5,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import benchmark, cost, detect, evaluate, evaluate_branches, models, train, train_branches
+from . import benchmark, cost, detect, evaluate, evaluate_branches, evaluate_occlusion, models, train, train_branches
 
 COMMANDS = {"detect": detect, "evaluate": evaluate, "train": train, "models": models, "benchmark": benchmark}
 COMMANDS.update({"train-branches": train_branches, "evaluate-branches": evaluate_branches, "cost": cost})
+COMMANDS["evaluate-occlusion"] = evaluate_occlusion
 from . import stability, track  # noqa: E402 - video commands
 COMMANDS.update({"track": track, "stability": stability})
 

@@ -20,7 +20,8 @@ from .subsets import subsets_of
 
 @dataclass
 class EvaluationResult:
-    """Per-face NMEs and predictions with their summaries."""
+    """Per-face NMEs and predictions with their summaries; ``sigmas`` (F, N, 2) pixels when the
+    model estimates its uncertainty (NaN for faces the detector missed)."""
 
     model: str
     normalisation: str
@@ -32,6 +33,7 @@ class EvaluationResult:
     overall: MetricSummary
     subsets: dict[str, MetricSummary] = field(default_factory=dict)
     detected: int | None = None
+    sigmas: np.ndarray | None = None
 
     def to_json(self, per_face: bool = False) -> dict:
         out = {"model": self.model, "normalisation": self.normalisation, "threshold": self.threshold,
@@ -68,7 +70,7 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
     if not records:
         raise ValueError("no faces to evaluate")
     scheme = get_scheme(records[0].scheme)
-    preds, targets, detected = [], [], 0
+    preds, targets, sigmas, detected = [], [], [], 0
     for rec in tqdm(records, desc="evaluating", unit="face", disable=not progress):
         image = load_image(rec.image_path)
         gt_box = box_from_points(rec.landmarks)
@@ -79,12 +81,15 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
             if not len(ious) or ious.max() < 0.3:
                 preds.append(np.full_like(rec.landmarks, np.inf))
                 targets.append(rec.landmarks)
+                sigmas.append(None)
                 continue
             detected += 1
             box = dets[int(ious.argmax())].box
         refine = landmarker.refine if box_mode == "detector" else 0
-        preds.append(landmarker.landmarks_for_boxes(image, box[None], refine=refine)[0].landmarks)
+        face = landmarker.landmarks_for_boxes(image, box[None], refine=refine)[0]
+        preds.append(face.landmarks)
         targets.append(rec.landmarks)
+        sigmas.append(face.sigma)
     preds_arr, targets_arr = np.stack(preds), np.stack(targets)
     with np.errstate(invalid="ignore"):
         nme = nme_per_face(preds_arr, targets_arr, scheme, normalisation)
@@ -97,4 +102,11 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
     return EvaluationResult(landmarker.card.name, normalisation, threshold, box_mode,
                             [str(r.image_path) for r in records], nme, preds_arr,
                             summarise(nme, threshold), subsets,
-                            detected if box_mode == "detector" else None)
+                            detected if box_mode == "detector" else None, _stack_sigmas(sigmas, preds_arr.shape))
+
+
+def _stack_sigmas(sigmas: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray | None:
+    """(F, N, 2) sigmas, NaN where a face has none; ``None`` when no face has one."""
+    if all(s is None for s in sigmas):
+        return None
+    return np.stack([np.full(shape[1:], np.nan, np.float32) if s is None else s for s in sigmas])

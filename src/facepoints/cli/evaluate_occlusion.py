@@ -1,0 +1,55 @@
+"""``facepoints evaluate-occlusion``: a model on a test list and on a synthetic occluded copy of
+it (face masks and pasted patches): NME on both, and for models with per-point sigma how sigma
+tracks occlusion and error."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import add_checkpoint_argument, add_model_arguments, model_name
+
+HELP = "NME and sigma on a test list and its synthetic occluded copy (face masks, pasted patches)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data", type=Path, help="iBUG-68 image list (one relative image path per line, .pts beside each)")
+    add_model_arguments(p)
+    add_checkpoint_argument(p)
+    p.add_argument("--seed", type=int, default=0, help="occluder seed (the copy is reproducible)")
+    p.add_argument("--work-dir", type=Path, default=Path("evaluation/occluded"),
+                   help="where the occluded copy is written (reused on later runs)")
+    p.add_argument("--out", type=Path, default=Path("evaluation"), help="folder for the JSON")
+    p.add_argument("--no-progress", action="store_true")
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..evaluation.occlusion_study import occlusion_study
+    from ..landmarker import Landmarker
+
+    name = model_name(args, str(args.out / "checkpoints"))
+    lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads)
+    report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress)
+    print(f"{report['model']} on {args.data} (ground-truth boxes); occluded copy seed {args.seed}: "
+          f"{100 * report['occluded_point_fraction']:.1f} % of points occluded")
+    for cond in ("clean", "occluded"):
+        nme = report[cond]["nme"]
+        line = f"  {cond:9s} NME {100 * nme['nme']:.3f} %  FR {100 * nme['fr']:.2f} %  AUC {nme['auc']:.3f}"
+        u = report[cond]["uncertainty"]
+        if u:
+            line += (f" | sigma occluded/visible {_fmt(u['sigma_ratio'])}  Spearman(error, sigma) "
+                     f"{_fmt(u['spearman'])} (visible only {_fmt(u['spearman_visible'])})")
+        print(line)
+    if "sigma_same_point_ratio" in report["occluded"]:
+        print(f"  same point, occluded copy / clean: sigma x{report['occluded']['sigma_same_point_ratio']:.2f}")
+    which = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
+    report["command"] = f"facepoints evaluate-occlusion {args.data} {which} --seed {args.seed}"
+    args.out.mkdir(parents=True, exist_ok=True)
+    path = args.out / f"{lm.card.name}_{args.data.stem}_occlusion_seed{args.seed}.json"
+    path.write_text(json.dumps(report, indent=1))
+    print(f"wrote {path}")
+    return 0
