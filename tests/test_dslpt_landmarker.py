@@ -138,3 +138,14 @@ def test_evaluate_per_stage_table(dslpt_name, tiny_list, tmp_path, capsys):
     for k in (1, 2, 3):
         data = json.loads((tmp_path / "eval" / f"{dslpt_name}_list_gt_stages{k}.json").read_text())
         assert data["command"].endswith(f"--stages {k}")
+
+
+def test_detect_writes_sigma_and_an_overlay(dslpt_name, tiny_list, tmp_path, capsys):
+    image = tiny_list.parent / "one.png"
+    out = tmp_path / "out"
+    assert main(["detect", str(image), "--model", dslpt_name, "--box", "175,75,266,167", "--stages", "2",
+                 "--out", str(out), "--no-progress", "--threads", "1"]) == 0
+    data = json.loads(next(out.glob("*.json")).read_text())
+    face = data["faces"][0] if "faces" in data else data[0]["faces"][0]
+    assert len(face["sigma"]) == 68 and all(s > 0 for pair in face["sigma"] for s in pair)
+    assert any(p.suffix in (".png", ".jpg") for p in out.iterdir())

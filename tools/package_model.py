@@ -1,5 +1,7 @@
 """Package a training run as a shipped model: weights (.pt + .onnx), sha256s, model card.
 
+Works for every registry architecture (ATPN, DSLPT); the architecture comes from the checkpoint's config.
+
 Usage:
   python tools/package_model.py runs/atpn_lite0_68/best.pt --name atpn_lite0_68 \
       --summary "..." [--metrics eval.json] [--speed speed.json]
@@ -76,7 +78,8 @@ def main() -> None:
 
     state = load_checkpoint(args.checkpoint)
     cfg = state["config"]
-    model = build_network("atpn", cfg["model"])
+    architecture = cfg.get("architecture", "atpn")
+    model = build_network(architecture, cfg["model"])
     model.load_state_dict(state["model"])
     model.eval()
     (ROOT / "weights").mkdir(exist_ok=True)
@@ -107,7 +110,7 @@ def main() -> None:
         metrics[key] = json.loads(Path(file).read_text())
     card = {
         "name": args.name,
-        "architecture": "atpn",
+        "architecture": architecture,
         "summary": args.summary or old.get("summary", ""),
         "config": cfg["model"],
         "scheme": cfg["scheme"],

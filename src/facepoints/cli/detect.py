@@ -26,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
                    help="explicit tight face box in pixels (repeatable); skips the detector")
     p.add_argument("--no-overlay", action="store_true", help="write JSON only")
+    p.add_argument("--stages", type=int, help="coarse-to-fine models (DSLPT): run this many stages "
+                   "(fewer: faster, coarser; default: all)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -87,7 +89,8 @@ def run(args: argparse.Namespace) -> int:
     jobs += [(p.stem, p) for p in expand_inputs(args.inputs)]
     jobs = list(zip(unique_stems([stem for stem, _ in jobs]), [source for _, source in jobs]))
     boxes = [parse_box(b) for b in args.box] if args.box else None
-    lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
+    lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,
+                    stages=args.stages)
     args.out.mkdir(parents=True, exist_ok=True)
     failed, summary = 0, []
     for stem, source in tqdm(jobs, desc="detecting", unit="image", disable=args.no_progress or len(jobs) < 2):
