@@ -302,6 +302,14 @@ def test_train_fine_tunes_from_a_checkpoint(tiny_dataset, tmp_path, capsys):
         torch.set_num_threads(threads)
 
 
+def test_weight_average_warms_up_then_caps():
+    from facepoints.training.trainer import ema_decay_at
+
+    assert ema_decay_at(0, 0.999) == pytest.approx(0.1)  # the first updates follow the weights
+    assert ema_decay_at(90, 0.999) == pytest.approx(0.91)
+    assert ema_decay_at(10 ** 6, 0.999) == 0.999
+
+
 def test_train_with_weight_averaging_saves_the_average_and_resumes(tiny_dataset, tmp_path, capsys):
     threads = torch.get_num_threads()
     try:

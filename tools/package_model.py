@@ -1,6 +1,6 @@
 """Package a training run as a shipped model: weights (.pt + .onnx), sha256s, model card.
 
-Works for every registry architecture (ATPN, DSLPT); the architecture comes from the checkpoint's config.
+Works for every registry architecture (ATPN, DSLPT, TUFA); the architecture comes from the checkpoint's config.
 
 Usage:
   python tools/package_model.py runs/atpn_lite0_68/best.pt --name atpn_lite0_68 \
@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from facepoints.pipeline.export import export_onnx
-from facepoints.registry import build_network, sha256_of
+from facepoints.registry import load_network, sha256_of
 from facepoints.training.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1] / "src/facepoints/registry"
@@ -79,9 +79,7 @@ def main() -> None:
     state = load_checkpoint(args.checkpoint)
     cfg = state["config"]
     architecture = cfg.get("architecture", "atpn")
-    model = build_network(architecture, cfg["model"])
-    model.load_state_dict(state["model"])
-    model.eval()
+    model = load_network(architecture, cfg["model"], state["model"]).eval()
     (ROOT / "weights").mkdir(exist_ok=True)
     pt = ROOT / "weights" / f"{args.name}.pt"
     onnx_path = ROOT / "weights" / f"{args.name}.onnx"

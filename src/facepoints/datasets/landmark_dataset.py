@@ -19,12 +19,20 @@ class LandmarkDataset(Dataset):
     """Crops around each record's tight landmark box (the evaluation protocol).
 
     Items: ``image`` (3, S, S) float32 RGB 0-255, ``target`` (N, 2) in [-1, 1] crop
-    coordinates, ``index``. With ``augment`` set, every item is a fresh seeded draw
-    of (seed, epoch, index) so runs are reproducible and resumable.
+    coordinates, ``index``, ``key`` (the sampler key, see ``__getitem__``) and ``source`` (the
+    record's entry of ``sources``, e.g. its training list; 0 without). With ``augment`` set, every
+    item is a fresh seeded draw of (seed, epoch, index) so runs are reproducible and resumable.
+    ``hidden`` point indices get NaN targets (their labels never leave the data set; a flip moves
+    the NaN to the mirrored index with the label); the crop box still uses all labelled points.
     """
 
     def __init__(self, records: Sequence[FaceRecord], scheme: LandmarkScheme, spec: CropSpec,
-                 augment: AugmentConfig | None = None, seed: int = 0, cache_images: bool = True) -> None:
+                 augment: AugmentConfig | None = None, seed: int = 0, cache_images: bool = True,
+                 sources: Sequence[int] | None = None, hidden: Sequence[int] = ()) -> None:
+        if sources is not None and len(sources) != len(records):
+            raise ValueError(f"{len(sources)} sources for {len(records)} records")
+        self.sources = None if sources is None else [int(s) for s in sources]
+        self.hidden = sorted(set(int(i) for i in hidden))
         self.records = list(records)
         self.scheme = scheme
         self.spec = spec
@@ -48,16 +56,22 @@ class LandmarkDataset(Dataset):
         rec = self.records[index]
         image = self.image(index)
         box = rec.box if rec.box is not None else box_from_points(rec.landmarks)
+        labels = rec.landmarks
+        if self.hidden:
+            labels = labels.copy()
+            labels[self.hidden] = np.nan
         if self.augment is None:
             matrix = self.spec.box_matrix(box)
-            crop, pts = warp_crop(image, matrix, self.spec.size), apply_affine(matrix, rec.landmarks)
+            crop, pts = warp_crop(image, matrix, self.spec.size), apply_affine(matrix, labels)
         else:
             rng = np.random.default_rng([self.seed, epoch, index])
-            crop, pts = augment_crop(image, rec.landmarks, box, self.spec, self.scheme, self.augment, rng)
+            crop, pts = augment_crop(image, labels, box, self.spec, self.scheme, self.augment, rng)
         return {
             "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float(),
             "target": torch.from_numpy(self.spec.to_normalised(pts)),
             "index": index,
+            "key": int(key),
+            "source": 0 if self.sources is None else self.sources[index],
         }
 
 

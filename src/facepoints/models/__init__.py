@@ -1,5 +1,6 @@
 """Landmark networks: plain ``nn.Module``s mapping crops to normalised coordinates."""
 from .atpn import ATPN, ATPNConfig
 from .dslpt import DSLPT, DSLPTConfig
+from .tufa import TUFA, TUFAConfig
 
-__all__ = ["ATPN", "ATPNConfig", "DSLPT", "DSLPTConfig"]
+__all__ = ["ATPN", "ATPNConfig", "DSLPT", "DSLPTConfig", "TUFA", "TUFAConfig"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -187,20 +187,34 @@ def _random_subsets(num_points: int, keep: int, batch: int, generator: torch.Gen
 
 
 def masked_anchor_batch(model: TUFA, scheme_names: list[str], keep: int | None = None,
-                        generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                        generator: torch.Generator | None = None,
+                        allowed: Mapping[str, Sequence[int]] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Per sample ``keep`` random anchors of its scheme: anchors (B, K, 2) (differentiable
     w.r.t. the alignment offsets) and indices (B, K) into each sample's scheme. The same K for
     all samples keeps batches mixing schemes rectangular; K must not exceed the smallest
-    scheme's point count. ``keep=None``: ``round(config.keep_fraction * smallest N)``, at least 1."""
+    scheme's point count. ``keep=None``: ``round(config.keep_fraction * smallest N)``, at least 1.
+    ``allowed`` maps a scheme to the only indices that may be drawn (e.g. all but withheld
+    points); N then counts those."""
     anchors = {name: model.anchors(name) for name in dict.fromkeys(scheme_names)}
-    smallest = min(len(a) for a in anchors.values())
+    pools = {name: _pool(len(a), None if allowed is None else allowed.get(name)) for name, a in anchors.items()}
+    smallest = min(len(p) for p in pools.values())
     if keep is None:
         keep = max(1, round(model.config.keep_fraction * smallest))
     if not 1 <= keep <= smallest:
         raise ValueError(f"keep must be in 1..{smallest} (the smallest scheme's points), not {keep}")
     rows, picked = [], []
     for name in scheme_names:
-        idx = _random_subsets(len(anchors[name]), keep, 1, generator)[0]
+        idx = pools[name][_random_subsets(len(pools[name]), keep, 1, generator)[0]]
         rows.append(idx)
         picked.append(anchors[name][idx.to(anchors[name].device)])
     return torch.stack(picked), torch.stack(rows).to(picked[0].device)
+
+
+def _pool(num_points: int, allowed: Sequence[int] | None) -> torch.Tensor:
+    """Sorted indices that may be drawn: ``allowed`` (checked) or all ``num_points``."""
+    if allowed is None:
+        return torch.arange(num_points)
+    pool = sorted(set(int(i) for i in allowed))
+    if not pool or pool[0] < 0 or pool[-1] >= num_points:
+        raise ValueError(f"allowed indices must be a non-empty subset of 0..{num_points - 1}")
+    return torch.tensor(pool, dtype=torch.long)

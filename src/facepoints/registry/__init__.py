@@ -15,11 +15,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .architectures import ARCHITECTURES, build_network
+from .architectures import ARCHITECTURES, build_network, load_network
 from .card import ModelCard, WeightsError, sha256_of, verified_path
 
 __all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "weights_path",
-           "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "build_network", "sha256_of"]
+           "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "build_network", "load_network",
+           "sha256_of"]
 
 DEFAULT_MODEL = "atpn_lite0_68"
 _CARDS = "facepoints.registry.cards"
@@ -78,8 +79,7 @@ def weights_path(card: ModelCard, runtime: str = "torch") -> Path:
 def create_model(name: str = DEFAULT_MODEL, pretrained: bool = True) -> nn.Module:
     """The network of a shipped model, in eval mode, with its verified weights when ``pretrained``."""
     card = get_card(name)
-    model = build_network(card.architecture, card.config)
-    if pretrained:
-        state = torch.load(weights_path(card, "torch"), map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
-    return model.eval()
+    if not pretrained:
+        return build_network(card.architecture, card.config).eval()
+    state = torch.load(weights_path(card, "torch"), map_location="cpu", weights_only=True)
+    return load_network(card.architecture, card.config, state).eval()

@@ -25,15 +25,13 @@ def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None
     weights go to ``work_dir`` as .pt (and .onnx when the ``onnx`` package is installed) under a
     card built from the checkpoint's config. Returns the name (default: ``<run folder>-<file stem>``)."""
     from ..pipeline.export import export_onnx
-    from ..registry import ModelCard, build_network, register_model, sha256_of
+    from ..registry import ModelCard, load_network, register_model, sha256_of
 
     path, work_dir = Path(path), Path(work_dir)
     state = load_checkpoint(path)
     cfg = state["config"]
     architecture = cfg.get("architecture", "atpn")
-    model = build_network(architecture, cfg["model"])
-    model.load_state_dict(state["model"])
-    model.eval()
+    model = load_network(architecture, cfg["model"], state["model"]).eval()
     name = name or f"{path.parent.name}-{path.stem}"
     work_dir.mkdir(parents=True, exist_ok=True)
     weights = {}

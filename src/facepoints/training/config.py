@@ -20,7 +20,7 @@ class TrainConfig(RunConfig):
     train_lists: list[str] = field(default_factory=lambda: ["300W/train.txt"])
     val_fraction: float = 0.1
     scheme: str = "ibug68"
-    architecture: str = "atpn"  # a registry architecture: atpn, dslpt
+    architecture: str = "atpn"  # a registry architecture: atpn, dslpt, tufa
     model: Any = field(default_factory=ATPNConfig)  # that architecture's config
     crop_margin: float = 1.25
     imagenet_init: bool = True
@@ -29,6 +29,8 @@ class TrainConfig(RunConfig):
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: str = "nme"  # ATPN's landmark loss (nme or l1); SLPT / DSLPT follow model.distribution
     nll_beta: float = 0.0  # DSLPT: beta-NLL weighting (0 = the thesis' plain NLL; see training.patch_losses)
+    alignment: bool = True  # TUFA: one alignment-embedding set per training list (False: all share the first's)
+    withhold: list[int] = field(default_factory=list)  # TUFA zero-shot: points never anchors or targets, nor validated
     epochs: int = 120
     batch_size: int = 32
     lr: float = 1e-3

@@ -10,6 +10,7 @@ from ..schemes import LandmarkScheme
 from .config import TrainConfig
 from .losses import LOSSES
 from .patch_losses import patch_transformer_loss
+from .tufa_objective import tufa_objective
 
 Objective = Callable[[nn.Module, dict, LandmarkScheme, "TrainConfig"], torch.Tensor]
 
@@ -27,4 +28,5 @@ def patch_transformer_objective(model: nn.Module, batch: dict, scheme: LandmarkS
     return patch_transformer_loss(stages, batch["target"], scheme, model.config.distribution, cfg.nll_beta)
 
 
-OBJECTIVES: dict[str, Objective] = {"atpn": atpn_objective, "dslpt": patch_transformer_objective}
+OBJECTIVES: dict[str, Objective] = {"atpn": atpn_objective, "dslpt": patch_transformer_objective,
+                                    "tufa": tufa_objective}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
@@ -23,41 +23,75 @@ from .checkpoint import load_checkpoint, save_atomic
 from .config import TrainConfig
 from .losses import interocular
 from .objectives import OBJECTIVES
+from .tufa_setup import build_tufa, kept_points, prepare_config
 
 
 def build_model(cfg: TrainConfig) -> nn.Module:
-    """The network of ``cfg`` with the scheme's mean shape (in crop coordinates) as its prior."""
+    """The network of ``cfg`` with the scheme's mean shape (in crop coordinates) as its prior;
+    TUFA takes the canonical (plane) mean shape, one alignment set per source (``tufa_setup``)."""
+    if cfg.architecture == "tufa":
+        return build_tufa(cfg)
     scheme = get_scheme(cfg.scheme)
     spec = CropSpec(cfg.model.input_size, cfg.crop_margin)
     return ARCHITECTURES[cfg.architecture][0](cfg.model, spec.mean_shape_in_crop(scheme.mean_shape))
 
 
+def feature_backbone(model: nn.Module) -> nn.Module | None:
+    """``model.backbone``, or its token encoder's (TUFA's CNN encoder); ``None`` without one."""
+    backbone = getattr(model, "backbone", None)
+    return backbone if backbone is not None else getattr(getattr(model, "encoder", None), "backbone", None)
+
+
 def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
     """Copy the ``backbone.*`` weights of a training checkpoint (any architecture with the same
-    backbone) into ``model``; returns the number of tensors copied."""
+    backbone) into ``model``'s feature backbone; returns the number of tensors copied."""
     state = load_checkpoint(checkpoint)["model"]
-    own = model.backbone.state_dict()
+    backbone = feature_backbone(model)
+    own = backbone.state_dict() if backbone is not None else {}
     picked = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
     picked = {k: v for k, v in picked.items() if k in own and own[k].shape == v.shape}
     if not picked:
-        raise ValueError(f"{checkpoint}: no backbone weights matching {model.config.backbone}")
-    model.backbone.load_state_dict(picked, strict=False)
+        raise ValueError(f"{checkpoint}: no backbone weights matching this model's backbone")
+    backbone.load_state_dict(picked, strict=False)
     return len(picked)
 
 
 def load_splits(cfg: TrainConfig):
-    """(train, val) records: validation is carved from the first list only (the clean source)."""
+    """(train, val, sources) records: validation is carved from the first list only (the clean
+    source); ``sources[i]`` is the ``train_lists`` index of ``train[i]``. Every face must have
+    the scheme's point count (one count per run)."""
     root = Path(cfg.data_root)
-    train, val = [], []
+    num_points = get_scheme(cfg.scheme).num_points
+    train, val, sources = [], [], []
     for i, name in enumerate(cfg.train_lists):
         records = read_image_list(root / name, cfg.scheme)
-        if i == 0:
-            tr, va = split_train_val(records, cfg.val_fraction)
-            train += tr
-            val += va
-        else:
-            train += records
-    return train, val
+        odd = next((r for r in records if len(r.landmarks) != num_points), None)
+        if odd is not None:
+            raise ValueError(f"{root / name}: {odd.image_path.name} has {len(odd.landmarks)} points, scheme "
+                             f"{cfg.scheme} {num_points}; every training list must use the config's scheme")
+        tr, va = split_train_val(records, cfg.val_fraction) if i == 0 else (records, [])
+        train += tr
+        val += va
+        sources += [i] * len(tr)
+    return train, val, sources
+
+
+def ema_decay_at(updates: int, decay: float) -> float:
+    """The averaging decay after ``updates`` updates: ``min(decay, (1 + n) / (10 + n))``, so early in
+    a run the average follows the weights (a fixed 0.999 would still weigh the initial weights by
+    0.999 ** n) and spans about the last n / 9 updates until ``decay`` caps it."""
+    return min(decay, (1 + updates) / (10 + updates))
+
+
+def ema_with_warmup(decay: float):
+    """``AveragedModel`` update: exponential moving average with ``ema_decay_at``'s warm-up."""
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], updates: torch.Tensor) -> None:
+        if not torch.is_floating_point(averaged[0]):  # integer buffers (BatchNorm's batch counts)
+            torch._foreach_copy_(averaged, current)
+            return
+        torch._foreach_lerp_(averaged, current, 1 - ema_decay_at(int(updates), decay))
+    return update
 
 
 def _json_number(value: float) -> float | None:
@@ -72,13 +106,16 @@ def lr_at(step: int, total: int, warmup: int, base: float) -> float:
 
 
 @torch.inference_mode()
-def validate(model: nn.Module, loader: DataLoader, scheme) -> float:
-    """Mean inter-ocular NME on a (non-augmented) loader."""
+def validate(model: nn.Module, loader: DataLoader, scheme, points: list[int] | None = None) -> float:
+    """Mean inter-ocular NME on a (non-augmented) loader, over ``points`` only when given
+    (e.g. all but withheld zero-shot points; the normaliser still uses the eye corners)."""
     model.eval()
     errs = []
     for batch in loader:
-        pred = model(batch["image"])
-        err = (pred - batch["target"]).norm(dim=-1).mean(dim=1) / interocular(batch["target"], scheme)
+        pred, target = model(batch["image"]), batch["target"]
+        if points is not None:
+            pred, target = pred[:, points], target[:, points]
+        err = (pred - target).norm(dim=-1).mean(dim=1) / interocular(batch["target"], scheme)
         errs.append(err)
     return float(torch.cat(errs).mean()) if errs else float("nan")
 
@@ -91,7 +128,7 @@ class Trainer:
     """
 
     def __init__(self, cfg: TrainConfig, progress: bool = True) -> None:
-        self.cfg = cfg
+        self.cfg = cfg = prepare_config(cfg)
         self.progress = progress
         self.dir = cfg.run_dir
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -99,10 +136,12 @@ class Trainer:
         torch.set_num_threads(cfg.threads)
         self.scheme = get_scheme(cfg.scheme)
         self.spec = CropSpec(cfg.model.input_size, cfg.crop_margin)
-        train, val = load_splits(cfg)
+        train, val, sources = load_splits(cfg)
         if len(train) < cfg.batch_size:  # drop_last: not one step per epoch
             raise ValueError(f"{len(train)} training faces cannot fill one batch (batch_size {cfg.batch_size})")
-        self.train_set = LandmarkDataset(train, self.scheme, self.spec, cfg.augment, cfg.seed)
+        self.train_set = LandmarkDataset(train, self.scheme, self.spec, cfg.augment, cfg.seed, sources=sources,
+                                         hidden=cfg.withhold)
+        self.val_points = kept_points(self.scheme.num_points, cfg.withhold) if cfg.withhold else None
         self.val_set = LandmarkDataset(val, self.scheme, self.spec, None)
         self.sampler = EpochSampler(len(self.train_set), cfg.seed)
         workers = cfg.workers
@@ -121,9 +160,9 @@ class Trainer:
             elif cfg.init_backbone:
                 count = load_backbone(self.model, cfg.init_backbone)
                 print(f"backbone initialised from {cfg.init_backbone} ({count} tensors)")
-            elif cfg.imagenet_init and cfg.model.backbone.startswith("efficientnet_lite"):
-                self.model.backbone.load_imagenet()
-        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+            elif cfg.imagenet_init and hasattr(backbone := feature_backbone(self.model), "load_imagenet"):
+                backbone.load_imagenet()
+        self.ema = (AveragedModel(self.model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True)
                     if cfg.ema_decay else None)
         if last.exists():
             self._resume(last)
@@ -178,7 +217,7 @@ class Trainer:
         for epoch in range(self.start_epoch, self.cfg.epochs):
             t0 = time.time()
             loss = self.train_epoch(epoch)
-            val = validate(self.evaluated_model, self.val_loader, self.scheme)
+            val = validate(self.evaluated_model, self.val_loader, self.scheme, self.val_points)
             # without a validation split every epoch counts as the best so far (best.pt = last.pt)
             improved = not val >= self.best
             self.best = val if improved else self.best
