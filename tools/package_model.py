@@ -10,6 +10,9 @@ Usage:
   python tools/package_model.py runs/atpn_lite0_68_branches/best.pt --name atpn_lite0_68 \
       [--branch-metrics evaluation/branches.json] [--speed speed.json]
 
+A few-shot checkpoint (``facepoints finetune``) records its faces and command in the card, and
+a new point set's scheme definition is written to ``schemes/data/<scheme>.json`` (ship it too).
+
 A combined checkpoint (it has a ``branches`` record) exports a multi-output ONNX file
 (``landmarks``, ``pose``, ``face_prob``) and adds ``training.branches`` and
 ``metrics.pose`` / ``metrics.tracking`` to the card; a landmark checkpoint works as before.
@@ -40,13 +43,22 @@ def training_minutes(log: Path) -> float | None:
     return round(sum(r.get("seconds", 0) for r in rows) / 60, 1)
 
 
+def training_chain(run_dir: Path, cfg: dict) -> list[Path]:
+    """The run folders behind a checkpoint, first stage first: each fine-tuning run
+    (``init_checkpoint``) is preceded by the run it started from (read from its config.json)."""
+    chain = [run_dir]
+    while cfg.get("init_checkpoint"):
+        parent = Path(cfg["init_checkpoint"]).parent
+        chain.insert(0, parent)
+        config_file = parent / "config.json"
+        cfg = json.loads(config_file.read_text()) if config_file.is_file() else {}
+    return chain
+
+
 def landmark_training(state: dict, args: argparse.Namespace, old: dict) -> dict:
     """The card's training record of a landmark checkpoint from ``facepoints train``."""
     cfg = state["config"]
-    # a fine-tuning run (init_checkpoint) counts its first stage too: time and command
-    run_dirs = [Path(args.checkpoint).parent]
-    if cfg.get("init_checkpoint"):
-        run_dirs.insert(0, Path(cfg["init_checkpoint"]).parent)
+    run_dirs = training_chain(Path(args.checkpoint).parent, cfg)
     return {
         "data": cfg["train_lists"], "data_root": cfg["data_root"],
         "validation": f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash",
@@ -58,6 +70,30 @@ def landmark_training(state: dict, args: argparse.Namespace, old: dict) -> dict:
         "command": " && ".join(f"facepoints train configs/{Path(d).name}.yaml" for d in run_dirs),
         "notes": args.training_notes or old.get("training", {}).get("notes", ""),
     }
+
+
+def few_shot_training(state: dict, training: dict) -> dict:
+    """A ``facepoints finetune`` checkpoint's record: its faces, settings and command."""
+    record = state["finetune"]
+    c = record["config"]
+    shots = f" --shots {c['limit']} --draw-seed {c['draw_seed']}" if c["limit"] is not None else ""
+    like = f" --like {c['like']}" if c["like"] else ""
+    command = (f"facepoints finetune {c['base']} --data {c['data']} --scheme {c['scheme']}{like}{shots} "
+               f"--epochs {c['epochs']}{' --from-scratch' if c['from_scratch'] else ''}")
+    base_commands = training["command"].split(" && ")[:-1] if record["base_checkpoint"] else []
+    return {**training, "validation": c["val_list"] or "none",
+            "command": " && ".join(base_commands + [command]),
+            "few_shot": {"faces": record["faces"], "points": record["points"], "base": c["base"]}}
+
+
+def ship_scheme(state: dict) -> Path | None:
+    """A few-shot checkpoint's own landmark scheme, written to ``schemes/data`` (the card names it)."""
+    if "scheme_definition" not in state:
+        return None
+    path = ROOT.parent / "schemes" / "data" / f"{state['scheme_definition']['name']}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(state["scheme_definition"], indent=1) + "\n")
+    return path
 
 
 def main() -> None:
@@ -101,6 +137,8 @@ def main() -> None:
             metrics.update(json.loads(Path(args.branch_metrics).read_text())["metrics"])
     else:
         training = landmark_training(state, args, old)
+        if "finetune" in state:
+            training = few_shot_training(state, training)
         metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else \
             {k: v for k, v in old.get("metrics", {}).items() if k not in ("pose", "tracking")}
     for item in args.extra_metrics:
@@ -121,7 +159,9 @@ def main() -> None:
         "licence": LICENCE,
     }
     card_path.write_text(json.dumps(card, indent=1) + "\n")
-    print(f"wrote {pt} ({pt.stat().st_size / 1e6:.2f} MB), {onnx_path}, {card_path}")
+    scheme_path = ship_scheme(state)
+    print(f"wrote {pt} ({pt.stat().st_size / 1e6:.2f} MB), {onnx_path}, {card_path}"
+          f"{f', {scheme_path}' if scheme_path else ''}")
 
 
 if __name__ == "__main__":

@@ -12,10 +12,11 @@ from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.crop import CropSpec
 from .pipeline.decode import DecodedOutput, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
-from .pipeline.runtime import FlipTestRuntime, OnnxRuntime, TorchRuntime, onnxruntime_available
+from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
+                               onnxruntime_available)
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, weights_path
 from .results import Face
-from .schemes import LandmarkScheme, get_scheme
+from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
 
 #: longer image side above which face detection runs on a downscaled copy
@@ -43,18 +44,28 @@ class Landmarker:
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
     all the model was trained with; a non-default count runs in PyTorch).
+
+    TUFA models locate any points of their canonical face plane (zero-shot, thesis ch. 6.2.4):
+    ``points`` (P, 2) plane coordinates make every ``Face`` hold those P points
+    (``Face.scheme`` = ``"custom:P"``) instead of the scheme's; they run in PyTorch, and
+    ``plane_points()`` gives the anchors the model learned, to place new points relative to them
+    (``facepoints.schemes.plane``). Re-centring on a detector box still uses the scheme's landmarks.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
                  backend: str = "auto", threads: int | None = None, refine: int = 1,
-                 flip_test: bool = False, min_confidence: float = 0.5, stages: int | None = None) -> None:
+                 flip_test: bool = False, min_confidence: float = 0.5, stages: int | None = None,
+                 points: Sequence | np.ndarray | None = None) -> None:
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
         self.spec = CropSpec(**self.card.crop)
         self.stages = self._check_stages(stages)
+        self.points: np.ndarray | None = self._check_points(points, backend, flip_test)
         self.runtime = self._make_runtime(backend, threads)
         if flip_test:
             self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation)
+        # the scheme's landmarks, which frame the face when a crop is re-centred
+        self._box_runtime = self.runtime if self.points is None else TorchRuntime(self.runtime.module)
         self._detector_arg = detector
         self._detector: FaceDetector | None = None
         self._calibration: BoxCalibration | None = None
@@ -72,19 +83,50 @@ class Landmarker:
             raise ValueError(f"stages must be between 1 and {trained} for model {self.card.name}, got {stages}")
         return int(stages)
 
+    def _check_points(self, points, backend: str, flip_test: bool) -> np.ndarray | None:
+        """``points`` as (P, 2) float32 plane coordinates, or ``None``; ``ValueError`` when they are
+        malformed or cannot run (not a TUFA model, the ONNX backend, flip test)."""
+        if points is None:
+            return None
+        self._require_tufa("points=")
+        if backend == "onnx":
+            raise ValueError("points= runs the network in PyTorch (the ONNX file predicts the model's own "
+                             "landmarks only); use backend='torch' or 'auto'")
+        if flip_test:
+            raise ValueError("flip_test mirrors a scheme's points; it is not available with points=")
+        return as_plane_points(points)
+
+    def _require_tufa(self, what: str) -> None:
+        if self.card.architecture != "tufa":
+            raise ValueError(f"{what} needs a TUFA model (plane points, zero-shot landmarks); "
+                             f"{self.card.name} is {self.card.architecture}")
+
     def _make_runtime(self, backend: str, threads: int | None):
         if backend not in ("auto", "onnx", "torch"):
             raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
         if backend == "onnx" and self.stages is not None:
             raise ValueError("the ONNX file runs the default number of stages; use backend='torch' for others")
-        use_onnx = backend == "onnx" or (backend == "auto" and self.stages is None and "onnx" in self.card.weights
-                                          and onnxruntime_available())
+        use_onnx = backend == "onnx" or (backend == "auto" and self.stages is None and self.points is None
+                                          and "onnx" in self.card.weights and onnxruntime_available())
         if use_onnx:
             return OnnxRuntime(weights_path(self.card, "onnx"), threads)
         model = create_model(self.card.name)
         if self.stages is not None:
             model.set_inference_stages(self.stages)
+        if self.points is not None:
+            return PromptedTorchRuntime(model, self.points, threads)
         return TorchRuntime(model, threads)
+
+    def plane_points(self, name: str | None = None) -> np.ndarray:
+        """(N, 2) float32 plane anchors a TUFA model learned for one of its landmark sets: the
+        mean shape plus the learned alignment offsets. ``name``: a set of the model (``KeyError``
+        lists them); ``None`` (or the card's scheme name, unless a set has it) gives the default
+        set, whose landmarks ``Face`` reports without ``points``."""
+        self._require_tufa("plane_points")
+        network = getattr(self._box_runtime, "module", None)
+        network = create_model(self.card.name) if network is None else network
+        key = None if name == self.card.scheme and name not in network.schemes else name
+        return network.anchors(key).detach().cpu().numpy().astype(np.float32)
 
     @property
     def detector(self) -> FaceDetector:
@@ -138,8 +180,11 @@ class Landmarker:
         """Everything the network gives for (K, 4) tight boxes in an RGB uint8 image: (K, N, 2)
         image-pixel landmarks, and (K, 3) pose degrees / (K,) face probability / (K, N, 2) pixel
         spreads when the model has them (else ``None``)."""
+        return self._run(rgb, boxes, self.runtime)
+
+    def _run(self, rgb: np.ndarray, boxes: np.ndarray, runtime) -> DecodedOutput:
         crops, matrices = crops_for_boxes(rgb, boxes, self.spec)
-        return decode_output(self.runtime(crops), matrices, self.spec)
+        return decode_output(runtime(crops), matrices, self.spec)
 
     def locate(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """(K, N, 2) image-pixel landmarks for (K, 4) tight boxes in an RGB uint8 image."""
@@ -152,14 +197,17 @@ class Landmarker:
         Pose, confidence and sigma, when the model has them, come from the last (most centred) crop."""
         if len(boxes) == 0:
             return []
-        out = self.predict(rgb, boxes)
+        crop_boxes = boxes
         for _ in range(refine):
-            out = self.predict(rgb, np.stack([box_from_points(p) for p in out.landmarks]))
+            framing = self._run(rgb, crop_boxes, self._box_runtime).landmarks
+            crop_boxes = np.stack([box_from_points(p) for p in framing])
+        out = self.predict(rgb, crop_boxes)
+        scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose
         confidences = [None] * len(boxes) if out.confidence is None else out.confidence
         sigmas = [None] * len(boxes) if out.sigma is None else out.sigma
-        return [Face(box=b, score=s, landmarks=p, scheme=self.scheme.name, box_source=source, pose=q,
+        return [Face(box=b, score=s, landmarks=p, scheme=scheme, box_source=source, pose=q,
                      confidence=c, sigma=u)
                 for b, s, p, q, c, u in zip(boxes, scores, out.landmarks, poses, confidences, sigmas)]
 
@@ -181,6 +229,8 @@ class Landmarker:
         tracking layer sits above this facade and builds on it; importing it at module level
         would make the facade depend on a higher layer (and on a cycle).
         """
+        if self.points is not None:
+            raise ValueError("tracking follows faces by the scheme's landmarks; use a Landmarker without points=")
         from .tracking import track  # noqa: PLC0415 - higher layer, see the docstring
 
         return track(self, source, color_order, fps, config, progress, max_frames)

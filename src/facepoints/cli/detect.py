@@ -10,6 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from .common import add_model_arguments, to_json
+from .points_file import read_points_file
 
 HELP = "find faces and landmarks in images or folders (writes JSON and an overlay PNG per image)"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -28,6 +29,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-overlay", action="store_true", help="write JSON only")
     p.add_argument("--stages", type=int, help="coarse-to-fine models (DSLPT): run this many stages "
                    "(fewer: faster, coarser; default: all)")
+    p.add_argument("--points", type=Path, help="TUFA models: JSON list of [x, y] (or name -> [x, y]) points of "
+                   "the canonical face plane to locate instead of the scheme's (see `facepoints plane`)")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -89,8 +92,9 @@ def run(args: argparse.Namespace) -> int:
     jobs += [(p.stem, p) for p in expand_inputs(args.inputs)]
     jobs = list(zip(unique_stems([stem for stem, _ in jobs]), [source for _, source in jobs]))
     boxes = [parse_box(b) for b in args.box] if args.box else None
+    names, points = read_points_file(args.points) if args.points else (None, None)
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,
-                    stages=args.stages)
+                    stages=args.stages, points=points)
     args.out.mkdir(parents=True, exist_ok=True)
     failed, summary = 0, []
     for stem, source in tqdm(jobs, desc="detecting", unit="image", disable=args.no_progress or len(jobs) < 2):
@@ -104,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         record = {"image": str(source) if isinstance(source, Path) else f"sample:{stem}",
                   "width": rgb.shape[1], "height": rgb.shape[0], "model": lm.card.name,
                   "faces": [f.to_dict() for f in faces]}
+        if points is not None:
+            record["plane_points"] = {"names": names, "points": points.astype(float).round(5).tolist()}
         (args.out / f"{stem}.json").write_text(to_json(record))
         if not args.no_overlay:
             cv2.imwrite(str(args.out / f"{stem}_overlay.png"), cv2.cvtColor(draw_faces(rgb, faces), cv2.COLOR_RGB2BGR))

@@ -1,20 +1,20 @@
-"""``facepoints`` command line: detect, evaluate, train, models, benchmark, cost, tracking."""
+"""``facepoints`` command line: one sub-command per module in this package (see ``COMMANDS``)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
 
-from . import benchmark, cost, detect, evaluate, evaluate_branches, evaluate_occlusion, models, train, train_branches
+from . import (benchmark, cost, detect, evaluate, evaluate_branches, evaluate_occlusion, finetune, models, plane,
+               stability, track, train, train_branches)
 
-COMMANDS = {"detect": detect, "evaluate": evaluate, "train": train, "models": models, "benchmark": benchmark}
-COMMANDS.update({"train-branches": train_branches, "evaluate-branches": evaluate_branches, "cost": cost})
-COMMANDS["evaluate-occlusion"] = evaluate_occlusion
-from . import stability, track  # noqa: E402 - video commands
-COMMANDS.update({"track": track, "stability": stability})
-
-
-
+#: sub-command name -> module with HELP, add_arguments(parser) and run(args)
+COMMANDS = {
+    "detect": detect, "track": track, "models": models, "plane": plane,
+    "train": train, "train-branches": train_branches, "finetune": finetune,
+    "evaluate": evaluate, "evaluate-branches": evaluate_branches, "evaluate-occlusion": evaluate_occlusion,
+    "stability": stability, "benchmark": benchmark, "cost": cost,
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

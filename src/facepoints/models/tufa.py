@@ -15,7 +15,7 @@ model drops into the pipeline like the other landmark networks.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -116,7 +116,14 @@ class TUFA(nn.Module):
     @property
     def schemes(self) -> list[str]:
         """Registered scheme names, the default one first."""
-        return list(self.alignment.keys())
+        names = list(self.alignment.keys())
+        return [self.config.scheme] + [n for n in names if n != self.config.scheme]
+
+    def set_default_scheme(self, name: str) -> None:
+        """Make registered scheme ``name`` the one ``forward`` predicts: ``config.scheme`` and
+        ``config.num_points`` follow it (few-shot fine-tuning to a new scheme, ch. 6.2.4)."""
+        points = len(self.anchors(name))
+        self.config = replace(self.config, scheme=name, num_points=points)
 
     def anchors(self, name: str | None = None) -> torch.Tensor:
         """(N, 2) plane anchors of scheme ``name`` (default: ``config.scheme``): mean + offset."""

@@ -57,10 +57,33 @@ class TorchRuntime:
     def __call__(self, crops: np.ndarray) -> NetworkOutput:
         """(B, S, S, 3) RGB crops -> ``NetworkOutput``."""
         with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
+            x = _as_tensor(crops)
             if hasattr(self.module, "forward_multitask"):
                 return NetworkOutput.from_named({k: v.numpy() for k, v in self.module.forward_multitask(x).items()})
             return NetworkOutput(self.module(x).numpy())
+
+
+class PromptedTorchRuntime(TorchRuntime):
+    """Runs a prompted network's ``forward_points`` (TUFA) with fixed plane points: landmarks
+    (B, P, 2) are where the (P, 2) points of the canonical face plane fall in each crop."""
+
+    name = "torch+points"
+
+    def __init__(self, module: nn.Module, points: np.ndarray, threads: int | None = None) -> None:
+        if not hasattr(module, "forward_points"):
+            raise ValueError(f"{type(module).__name__} cannot be prompted with plane points (no forward_points)")
+        super().__init__(module, threads)
+        self.points = torch.from_numpy(np.asarray(points, np.float32).reshape(-1, 2).copy())
+
+    def __call__(self, crops: np.ndarray) -> NetworkOutput:
+        """(B, S, S, 3) RGB crops -> ``NetworkOutput`` with (B, P, 2) landmarks."""
+        with torch.inference_mode():
+            return NetworkOutput(self.module.forward_points(_as_tensor(crops), self.points).numpy())
+
+
+def _as_tensor(crops: np.ndarray) -> torch.Tensor:
+    """(B, S, S, 3) crops -> (B, 3, S, S) float tensor."""
+    return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
 
 
 class OnnxRuntime:

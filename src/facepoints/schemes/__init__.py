@@ -1,15 +1,19 @@
-"""Landmark schemes as data: 68 (iBUG/300W), 98 (WFLW), 29 (COFW), 19 (AFLW), 5 (CelebA)."""
+"""Landmark schemes as data: 68 (iBUG/300W), 98 (WFLW), 29 (COFW), 19 (AFLW), 5 (CelebA); points of
+the canonical face plane their mean shapes live in (``plane``)."""
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from importlib import resources
 
+from .plane import along_contour, as_plane_points, interpolate_contour, midpoint, scheme_plane_points
 from .scheme import LandmarkScheme
 
-__all__ = ["LandmarkScheme", "get_scheme", "list_schemes"]
+__all__ = ["LandmarkScheme", "get_scheme", "list_schemes", "scheme_plane_points", "midpoint", "along_contour",
+           "interpolate_contour", "as_plane_points", "register_scheme", "unregister_scheme"]
 
 _DATA = "facepoints.schemes.data"
+_USER_SCHEMES: dict[str, LandmarkScheme] = {}  # register_scheme: e.g. a few-shot model's new points
 
 
 def list_schemes() -> list[str]:
@@ -17,9 +21,29 @@ def list_schemes() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(_DATA).iterdir() if p.name.endswith(".json"))
 
 
-@lru_cache(maxsize=None)
+def register_scheme(scheme: LandmarkScheme) -> None:
+    """Make ``scheme`` available by name in this process (replacing a user scheme of the same
+    name), e.g. the new point set of a few-shot fine-tuned model; shipped names cannot be taken."""
+    if scheme.name in list_schemes():
+        raise ValueError(f"{scheme.name!r} is a shipped landmark scheme; register under another name")
+    _USER_SCHEMES[scheme.name] = scheme
+
+
+def unregister_scheme(name: str) -> None:
+    """Forget a scheme added with ``register_scheme`` (no-op for unknown names)."""
+    _USER_SCHEMES.pop(name, None)
+
+
 def get_scheme(name: str | int) -> LandmarkScheme:
-    """A shipped scheme by name (``"ibug68"``, ``"wflw98"``...) or by point count (68, 98, 29, 19, 5)."""
+    """A registered or shipped scheme by name (``"ibug68"``, ``"wflw98"``...), or a shipped one by
+    point count (68, 98, 29, 19, 5)."""
+    if isinstance(name, str) and name in _USER_SCHEMES:
+        return _USER_SCHEMES[name]
+    return _shipped_scheme(name)
+
+
+@lru_cache(maxsize=None)
+def _shipped_scheme(name: str | int) -> LandmarkScheme:
     names = list_schemes()
     if isinstance(name, int) or str(name).isdigit():
         matches = [n for n in names if n.endswith(str(int(name))) and n[-len(str(int(name))) - 1].isalpha()]

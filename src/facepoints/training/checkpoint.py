@@ -2,6 +2,7 @@
 as a registered model."""
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -20,16 +21,21 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(Path(path), map_location="cpu", weights_only=False)
 
 
-def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None = None) -> str:
+def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None = None, onnx: bool = True) -> str:
     """Make a training checkpoint usable by name (``Landmarker(name)``) in this process: its
-    weights go to ``work_dir`` as .pt (and .onnx when the ``onnx`` package is installed) under a
-    card built from the checkpoint's config. Returns the name (default: ``<run folder>-<file stem>``)."""
+    weights go to ``work_dir`` as .pt (and .onnx when ``onnx`` and the ``onnx`` package is
+    installed) under a card built from the checkpoint's config; a few-shot checkpoint's own
+    landmark scheme (``scheme_definition``) is registered too. Returns the name (default:
+    ``<run folder>-<file stem>``)."""
     from ..pipeline.export import export_onnx
     from ..registry import ModelCard, load_network, register_model, sha256_of
+    from ..schemes import LandmarkScheme, register_scheme
 
     path, work_dir = Path(path), Path(work_dir)
     state = load_checkpoint(path)
     cfg = state["config"]
+    if "scheme_definition" in state:
+        register_scheme(LandmarkScheme.from_json(state["scheme_definition"]))
     architecture = cfg.get("architecture", "atpn")
     model = load_network(architecture, cfg["model"], state["model"]).eval()
     name = name or f"{path.parent.name}-{path.stem}"
@@ -38,11 +44,7 @@ def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None
     pt = work_dir / f"{name}.pt"
     torch.save(model.state_dict(), pt)
     weights["torch"] = {"file": pt.name, "sha256": sha256_of(pt)}
-    try:
-        import onnx  # noqa: F401
-    except ImportError:
-        pass
-    else:
+    if onnx and importlib.util.find_spec("onnx") is not None:
         onnx_path = work_dir / f"{name}.onnx"
         export_onnx(model, cfg["model"]["input_size"], onnx_path)
         weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}

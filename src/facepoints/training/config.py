@@ -30,6 +30,7 @@ class TrainConfig(RunConfig):
     loss: str = "nme"  # ATPN's landmark loss (nme or l1); SLPT / DSLPT follow model.distribution
     nll_beta: float = 0.0  # DSLPT: beta-NLL weighting (0 = the thesis' plain NLL; see training.patch_losses)
     alignment: bool = True  # TUFA: one alignment-embedding set per training list (False: all share the first's)
+    alignment_sets: list[str] | None = None  # TUFA: each list's set name (default: the lists' folder names)
     withhold: list[int] = field(default_factory=list)  # TUFA zero-shot: points never anchors or targets, nor validated
     epochs: int = 120
     batch_size: int = 32

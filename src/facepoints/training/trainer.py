@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.optim.swa_utils import AveragedModel
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from ..datasets.image_list import read_image_list
@@ -136,11 +136,10 @@ class Trainer:
         torch.set_num_threads(cfg.threads)
         self.scheme = get_scheme(cfg.scheme)
         self.spec = CropSpec(cfg.model.input_size, cfg.crop_margin)
-        train, val, sources = load_splits(cfg)
-        if len(train) < cfg.batch_size:  # drop_last: not one step per epoch
+        train, val, sources = self.load_data()
+        self.train_set = self.training_set(train, sources)
+        if len(self.train_set) < cfg.batch_size:  # drop_last: not one step per epoch
             raise ValueError(f"{len(train)} training faces cannot fill one batch (batch_size {cfg.batch_size})")
-        self.train_set = LandmarkDataset(train, self.scheme, self.spec, cfg.augment, cfg.seed, sources=sources,
-                                         hidden=cfg.withhold)
         self.val_points = kept_points(self.scheme.num_points, cfg.withhold) if cfg.withhold else None
         self.val_set = LandmarkDataset(val, self.scheme, self.spec, None)
         self.sampler = EpochSampler(len(self.train_set), cfg.seed)
@@ -148,25 +147,50 @@ class Trainer:
         self.train_loader = DataLoader(self.train_set, cfg.batch_size, sampler=self.sampler, drop_last=True,
                                        num_workers=workers, persistent_workers=workers > 0)
         self.val_loader = DataLoader(self.val_set, 64, num_workers=0)
-        self.model = build_model(cfg)
+        self.model = self.build_model()
         self.objective = OBJECTIVES[cfg.architecture]
         self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.start_epoch, self.best = 0, float("inf")
         last = self.dir / "last.pt"
         if not last.exists():
-            if cfg.init_checkpoint:
-                self.model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["model"])
-                print(f"initialised from {cfg.init_checkpoint}")
-            elif cfg.init_backbone:
-                count = load_backbone(self.model, cfg.init_backbone)
-                print(f"backbone initialised from {cfg.init_backbone} ({count} tensors)")
-            elif cfg.imagenet_init and hasattr(backbone := feature_backbone(self.model), "load_imagenet"):
-                backbone.load_imagenet()
+            self.initialise()
         self.ema = (AveragedModel(self.model, multi_avg_fn=ema_with_warmup(cfg.ema_decay), use_buffers=True)
                     if cfg.ema_decay else None)
         if last.exists():
             self._resume(last)
         (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+
+    # --- what a subclass may replace (e.g. few-shot fine-tuning) ----------------------------------
+
+    def load_data(self) -> tuple[list, list, list[int]]:
+        """(train, val, sources) records (``load_splits``)."""
+        return load_splits(self.cfg)
+
+    def training_set(self, records: list, sources: list[int]) -> Dataset:
+        """The augmented training data set; its length is one epoch's samples."""
+        cfg = self.cfg
+        return LandmarkDataset(records, self.scheme, self.spec, cfg.augment, cfg.seed, sources=sources,
+                               hidden=cfg.withhold)
+
+    def build_model(self) -> nn.Module:
+        """The network to train (``build_model``)."""
+        return build_model(self.cfg)
+
+    def initialise(self) -> None:
+        """Starting weights of a fresh run (not on resume): a checkpoint, a backbone, or ImageNet."""
+        cfg = self.cfg
+        if cfg.init_checkpoint:
+            self.model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["model"])
+            print(f"initialised from {cfg.init_checkpoint}")
+        elif cfg.init_backbone:
+            count = load_backbone(self.model, cfg.init_backbone)
+            print(f"backbone initialised from {cfg.init_backbone} ({count} tensors)")
+        elif cfg.imagenet_init and hasattr(backbone := feature_backbone(self.model), "load_imagenet"):
+            backbone.load_imagenet()
+
+    def checkpoint_extras(self) -> dict:
+        """More records for every checkpoint (none here)."""
+        return {}
 
     def _resume(self, path: Path) -> None:
         state = load_checkpoint(path)
@@ -185,7 +209,7 @@ class Trainer:
 
     def _state(self, epoch: int) -> dict:
         state = {"model": self.evaluated_model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "epoch": epoch, "best": self.best, "config": self.cfg.to_dict()}
+                 "epoch": epoch, "best": self.best, "config": self.cfg.to_dict(), **self.checkpoint_extras()}
         if self.ema is not None:
             state["raw_model"] = self.model.state_dict()
             state["ema_updates"] = int(self.ema.n_averaged)

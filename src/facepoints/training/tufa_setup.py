@@ -2,9 +2,10 @@
 
 Each entry of ``train_lists`` is a source. Source i's semantic alignment embeddings (thesis
 ch. 6.2.2) are registered under its list's folder name, lower-cased (``300W/train.txt`` ->
-``300w``, ``ytf68/train.txt`` -> ``ytf68``); the first source's set is the model's default
-scheme: ``prepare_config`` writes its name into ``model.scheme``, so ``forward`` (validation,
-the pipeline) predicts the first source's anchors. Lists in the same folder share a set; with
+``300w``, ``ytf68/train.txt`` -> ``ytf68``), or under ``alignment_sets[i]`` when the config
+names the sets (few-shot fine-tuning); the first source's set is the model's default scheme:
+``prepare_config`` writes its name into ``model.scheme``, so ``forward`` (validation, the
+pipeline) predicts the first source's anchors. Lists in the same folder share a set; with
 ``alignment: false`` every source uses the default set (the "no alignment embedding" ablation).
 v1 reads every list in the config's one ``scheme`` (equal point counts, the scheme's canonical
 mean shape for every set).
@@ -26,7 +27,13 @@ from .config import TrainConfig
 
 
 def source_names(cfg: TrainConfig) -> list[str]:
-    """One name per training list: its folder's name, lower-cased, other characters as ``_``."""
+    """One name per training list: ``cfg.alignment_sets`` when given, else its folder's name,
+    lower-cased, other characters as ``_``."""
+    if cfg.alignment_sets is not None:
+        if len(cfg.alignment_sets) != len(cfg.train_lists):
+            raise ValueError(f"alignment_sets names {len(cfg.alignment_sets)} sets for {len(cfg.train_lists)} "
+                             "training lists")
+        return list(cfg.alignment_sets)
     names = []
     for i, item in enumerate(cfg.train_lists):
         folder = Path(os.path.abspath(Path(cfg.data_root) / item)).parent.name.lower()
@@ -73,9 +80,9 @@ def prepare_config(cfg: TrainConfig) -> TrainConfig:
         raise ValueError(f"model.plane_to_crop {model.plane_to_crop} must be 1 / crop_margin = "
                          f"{1.0 / cfg.crop_margin:.6g}: the plane is the tight landmark box, the crop is "
                          f"crop_margin times larger")
-    if model.num_points != scheme.num_points or scheme.mean_shape is None:
-        raise ValueError(f"model.num_points {model.num_points}: TUFA needs scheme {cfg.scheme}'s mean shape "
-                         f"of {scheme.num_points} points")
+    if model.num_points != scheme.num_points:
+        raise ValueError(f"model.num_points {model.num_points}: TUFA needs scheme {cfg.scheme}'s "
+                         f"{scheme.num_points} points")
     _check_withhold(cfg)
     default = source_names(cfg)[0]
     if model.scheme not in (default, TUFAConfig.scheme):
@@ -88,6 +95,8 @@ def build_tufa(cfg: TrainConfig) -> TUFA:
     """TUFA with the scheme's canonical (plane) mean shape for every source's alignment set."""
     cfg = prepare_config(cfg)
     mean = get_scheme(cfg.scheme).mean_shape
+    if mean is None:
+        raise ValueError(f"scheme {cfg.scheme} has no mean shape for TUFA's anchors")
     model = TUFA(cfg.model, mean)
     for name in dict.fromkeys(source_schemes(cfg)):
         if name not in model.alignment:

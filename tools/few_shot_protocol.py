@@ -1,0 +1,54 @@
+"""Few-shot protocol (thesis ch. 6.2.4): fine-tune a pretrained TUFA on 1, 10, 50 and all training
+faces (5 draws per size up to 50) and train from scratch on the same faces; score on a test list.
+
+Usage (pretrained on ytf68 only, new alignment set for 300W's 68 points):
+  python tools/few_shot_protocol.py runs/tufa_lite0_68_ytf/best.pt \
+      --train ../shared/data/300W/train.txt --test ../shared/data/300W/test_full.txt \
+      --scheme fs300w --like ibug68 --out evaluation/few_shot_300w
+
+Rerun the same command to resume: runs whose results/<run>.json exists are skipped. Writes
+results/<run>.json per run and summary.json / summary.md (mean ± std per mode and size).
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from facepoints.evaluation.few_shot import MODES, FewShotConfig, run_protocol
+from facepoints.training.finetune import FinetuneConfig
+
+
+def _size(text: str) -> int | None:
+    return None if text == "all" else int(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("base", help="pretrained TUFA checkpoint or registered model name")
+    ap.add_argument("--train", required=True, help="image list the few-shot faces are drawn from")
+    ap.add_argument("--test", required=True, help="image list scored (ground-truth boxes)")
+    ap.add_argument("--scheme", required=True, help="name of the new alignment set")
+    ap.add_argument("--like", help="known scheme of the points (e.g. ibug68)")
+    ap.add_argument("--sizes", nargs="+", type=_size, default=[1, 10, 50, None],
+                    help="face counts; 'all' = every face")
+    ap.add_argument("--draws", type=int, default=5, help="random draws per size (sizes other than all)")
+    ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--epoch-samples", type=int, default=200)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--no-imagenet", action="store_true", help="scratch runs start from random weights")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--out", default="evaluation/few_shot")
+    ap.add_argument("--progress", action="store_true")
+    args = ap.parse_args(argv)
+    template = FinetuneConfig(base=args.base, data=args.train, scheme=args.scheme, like=args.like,
+                              epochs=args.epochs, epoch_samples=args.epoch_samples, batch_size=args.batch_size,
+                              lr=args.lr, imagenet_init=not args.no_imagenet, threads=args.threads)
+    cfg = FewShotConfig(template, args.test, args.out, args.sizes, args.draws, tuple(args.modes))
+    run_protocol(cfg, progress=args.progress)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
