@@ -233,6 +233,14 @@ def test_evaluate_missing_list_exit_2(tmp_path, capsys):
     assert "none.txt" in one_error_line(capsys.readouterr().err, "evaluate")
 
 
+@pytest.fixture(autouse=True)
+def _keep_torch_threads():
+    """Training commands set torch's thread count; put it back after each test."""
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
 # --- train --------------------------------------------------------------------------------------
 
 def _train_config(path, data_root, out, **extra) -> str:
@@ -245,61 +253,49 @@ def _train_config(path, data_root, out, **extra) -> str:
 
 
 def test_train_then_resume(tiny_dataset, tmp_path, capsys):
-    threads = torch.get_num_threads()
-    try:
-        config = _train_config(tmp_path / "tiny.yaml", tiny_dataset, tmp_path / "runs")
-        assert main(["train", config, "--no-progress"]) == 0
-        run = tmp_path / "runs" / "tiny"
-        for name in ("last.pt", "best.pt", "log.jsonl", "config.json"):
-            assert (run / name).is_file(), name
-        rows = [strict_json(line) for line in (run / "log.jsonl").read_text().splitlines()]
-        assert [r["epoch"] for r in rows] == [1, 2]
-        assert all(np.isfinite(r["train_loss"]) and np.isfinite(r["val_nme"]) for r in rows)
-        first = capsys.readouterr().out
-        assert "resumed" not in first and "done" in first
+    config = _train_config(tmp_path / "tiny.yaml", tiny_dataset, tmp_path / "runs")
+    assert main(["train", config, "--no-progress"]) == 0
+    run = tmp_path / "runs" / "tiny"
+    for name in ("last.pt", "best.pt", "log.jsonl", "config.json"):
+        assert (run / name).is_file(), name
+    rows = [strict_json(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    assert all(np.isfinite(r["train_loss"]) and np.isfinite(r["val_nme"]) for r in rows)
+    first = capsys.readouterr().out
+    assert "resumed" not in first and "done" in first
 
-        assert main(["train", config, "--epochs", "3", "--no-progress"]) == 0
-        second = capsys.readouterr().out
-        assert "resumed" in second and "epoch 3/3" in second and "epoch 2/3" not in second
-        rows2 = [strict_json(line) for line in (run / "log.jsonl").read_text().splitlines()]
-        assert rows2[:2] == rows and len(rows2) == 3 and rows2[2]["epoch"] == 3
-        state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
-        assert state["epoch"] == 2 and state["config"]["epochs"] == 3
-    finally:
-        torch.set_num_threads(threads)
+    assert main(["train", config, "--epochs", "3", "--no-progress"]) == 0
+    second = capsys.readouterr().out
+    assert "resumed" in second and "epoch 3/3" in second and "epoch 2/3" not in second
+    rows2 = [strict_json(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert rows2[:2] == rows and len(rows2) == 3 and rows2[2]["epoch"] == 3
+    state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    assert state["epoch"] == 2 and state["config"]["epochs"] == 3
 
 
 def test_train_without_validation_keeps_best_and_valid_log(tiny_dataset, tmp_path, capsys):
     """Regression: with no validation faces best.pt was never written and the log held NaN."""
-    threads = torch.get_num_threads()
-    try:
-        config = _train_config(tmp_path / "noval.yaml", tiny_dataset, tmp_path / "runs", val_fraction=0.0,
-                               epochs=1)
-        assert main(["train", config, "--no-progress"]) == 0
-        run = tmp_path / "runs" / "tiny"
-        assert (run / "best.pt").is_file()
-        row = strict_json((run / "log.jsonl").read_text().splitlines()[0])
-        assert row["val_nme"] is None
-    finally:
-        torch.set_num_threads(threads)
+    config = _train_config(tmp_path / "noval.yaml", tiny_dataset, tmp_path / "runs", val_fraction=0.0,
+                           epochs=1)
+    assert main(["train", config, "--no-progress"]) == 0
+    run = tmp_path / "runs" / "tiny"
+    assert (run / "best.pt").is_file()
+    row = strict_json((run / "log.jsonl").read_text().splitlines()[0])
+    assert row["val_nme"] is None
 
 
 def test_train_fine_tunes_from_a_checkpoint(tiny_dataset, tmp_path, capsys):
-    threads = torch.get_num_threads()
-    try:
-        first = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
-        assert main(["train", first, "--no-progress"]) == 0
-        start = torch.load(tmp_path / "runs" / "tiny" / "best.pt", map_location="cpu", weights_only=False)
-        second = _train_config(tmp_path / "b.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_ft",
-                               init_checkpoint=str(tmp_path / "runs" / "tiny" / "best.pt"), lr=0.0)
-        capsys.readouterr()
-        assert main(["train", second, "--no-progress"]) == 0
-        assert "initialised from" in capsys.readouterr().out
-        tuned = torch.load(tmp_path / "runs" / "tiny_ft" / "last.pt", map_location="cpu", weights_only=False)
-        key = "head.out.weight"  # lr 0: the weights are exactly the starting checkpoint's
-        assert torch.equal(tuned["model"][key], start["model"][key])
-    finally:
-        torch.set_num_threads(threads)
+    first = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
+    assert main(["train", first, "--no-progress"]) == 0
+    start = torch.load(tmp_path / "runs" / "tiny" / "best.pt", map_location="cpu", weights_only=False)
+    second = _train_config(tmp_path / "b.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_ft",
+                           init_checkpoint=str(tmp_path / "runs" / "tiny" / "best.pt"), lr=0.0)
+    capsys.readouterr()
+    assert main(["train", second, "--no-progress"]) == 0
+    assert "initialised from" in capsys.readouterr().out
+    tuned = torch.load(tmp_path / "runs" / "tiny_ft" / "last.pt", map_location="cpu", weights_only=False)
+    key = "head.out.weight"  # lr 0: the weights are exactly the starting checkpoint's
+    assert torch.equal(tuned["model"][key], start["model"][key])
 
 
 def test_weight_average_warms_up_then_caps():
@@ -311,43 +307,35 @@ def test_weight_average_warms_up_then_caps():
 
 
 def test_train_with_weight_averaging_saves_the_average_and_resumes(tiny_dataset, tmp_path, capsys):
-    threads = torch.get_num_threads()
-    try:
-        config = _train_config(tmp_path / "ema.yaml", tiny_dataset, tmp_path / "runs", epochs=2, ema_decay=0.5)
-        assert main(["train", config, "--no-progress"]) == 0
-        run = tmp_path / "runs" / "tiny"
-        state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
-        key = "head.out.weight"  # zero-initialised: the raw weights moved, the average lags behind them
-        assert state["ema_updates"] > 0
-        assert not torch.equal(state["model"][key], state["raw_model"][key])
-        assert state["model"][key].abs().sum() < state["raw_model"][key].abs().sum()
-        assert main(["train", config, "--epochs", "4", "--no-progress"]) == 0
-        assert "resumed" in capsys.readouterr().out
-        resumed = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
-        assert resumed["ema_updates"] == 2 * state["ema_updates"]
-    finally:
-        torch.set_num_threads(threads)
+    config = _train_config(tmp_path / "ema.yaml", tiny_dataset, tmp_path / "runs", epochs=2, ema_decay=0.5)
+    assert main(["train", config, "--no-progress"]) == 0
+    run = tmp_path / "runs" / "tiny"
+    state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    key = "head.out.weight"  # zero-initialised: the raw weights moved, the average lags behind them
+    assert state["ema_updates"] > 0
+    assert not torch.equal(state["model"][key], state["raw_model"][key])
+    assert state["model"][key].abs().sum() < state["raw_model"][key].abs().sum()
+    assert main(["train", config, "--epochs", "4", "--no-progress"]) == 0
+    assert "resumed" in capsys.readouterr().out
+    resumed = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    assert resumed["ema_updates"] == 2 * state["ema_updates"]
 
 
 def test_train_dslpt_from_an_atpn_backbone(tiny_dataset, tmp_path, capsys):
-    threads = torch.get_num_threads()
-    try:
-        atpn = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
-        assert main(["train", atpn, "--no-progress"]) == 0
-        source = tmp_path / "runs" / "tiny" / "best.pt"
-        config = _train_config(tmp_path / "d.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_dslpt",
-                               architecture="dslpt", init_backbone=str(source),
-                               model={"num_points": 68, "input_size": 64, "dim": 32, "heads": 2, "layers": 2})
-        capsys.readouterr()
-        assert main(["train", config, "--no-progress"]) == 0
-        assert "backbone initialised from" in capsys.readouterr().out
-        state = torch.load(tmp_path / "runs" / "tiny_dslpt" / "best.pt", map_location="cpu", weights_only=False)
-        assert state["config"]["architecture"] == "dslpt"
-        key = "backbone._conv_stem.weight"  # one epoch at a tiny lr keeps it close to the ATPN backbone
-        start = torch.load(source, map_location="cpu", weights_only=False)["model"][key]
-        assert torch.allclose(state["model"][key], start, atol=1e-2)
-    finally:
-        torch.set_num_threads(threads)
+    atpn = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
+    assert main(["train", atpn, "--no-progress"]) == 0
+    source = tmp_path / "runs" / "tiny" / "best.pt"
+    config = _train_config(tmp_path / "d.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_dslpt",
+                           architecture="dslpt", init_backbone=str(source),
+                           model={"num_points": 68, "input_size": 64, "dim": 32, "heads": 2, "layers": 2})
+    capsys.readouterr()
+    assert main(["train", config, "--no-progress"]) == 0
+    assert "backbone initialised from" in capsys.readouterr().out
+    state = torch.load(tmp_path / "runs" / "tiny_dslpt" / "best.pt", map_location="cpu", weights_only=False)
+    assert state["config"]["architecture"] == "dslpt"
+    key = "backbone._conv_stem.weight"  # one epoch at a tiny lr keeps it close to the ATPN backbone
+    start = torch.load(source, map_location="cpu", weights_only=False)["model"][key]
+    assert torch.allclose(state["model"][key], start, atol=1e-2)
 
 
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):
@@ -373,11 +361,7 @@ def test_train_batch_larger_than_training_set_exit_2(tiny_dataset, tmp_path, cap
     """Two training faces cannot fill one batch of 4 (drop_last): refuse instead of 'training'
     zero steps and reporting success."""
     config = _train_config(tmp_path / "big.yaml", tiny_dataset, tmp_path / "runs", batch_size=4)
-    threads = torch.get_num_threads()
-    try:
-        assert main(["train", config, "--no-progress"]) == 2
-    finally:
-        torch.set_num_threads(threads)
+    assert main(["train", config, "--no-progress"]) == 2
     line = one_error_line(capsys.readouterr().err, "train")
     assert "batch_size" in line
     assert not (tmp_path / "runs" / "tiny" / "last.pt").exists()
