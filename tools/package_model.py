@@ -96,6 +96,12 @@ def ship_scheme(state: dict) -> Path | None:
     return path
 
 
+def half_precision(state: dict) -> dict:
+    """Float tensors of more than 1,024 values as float16 (``load_state_dict`` copies them back
+    into the float32 parameters); small ones (mean shape, norms, scalars) stay exact."""
+    return {k: v.half() if v.is_floating_point() and v.numel() > 1024 else v for k, v in state.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
@@ -108,6 +114,9 @@ def main() -> None:
                     help="store another `facepoints evaluate` JSON under metrics[KEY] (repeatable), "
                          "e.g. detector_boxes=evaluation/..._detector.json")
     ap.add_argument("--training-notes", default="", help="free text: wall time, machine, data notes")
+    ap.add_argument("--half", action="store_true",
+                    help="store the .pt weights as float16 (half the size; loaded back into float32)")
+    ap.add_argument("--no-onnx", action="store_true", help="ship PyTorch weights only (no .onnx file)")
     ap.add_argument("--keep-weights", action="store_true",
                     help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
     args = ap.parse_args()
@@ -120,8 +129,14 @@ def main() -> None:
     pt = ROOT / "weights" / f"{args.name}.pt"
     onnx_path = ROOT / "weights" / f"{args.name}.onnx"
     if not args.keep_weights:
-        torch.save(model.state_dict(), pt)
-        export_onnx(model, cfg["model"]["input_size"], onnx_path)
+        torch.save(half_precision(model.state_dict()) if args.half else model.state_dict(), pt)
+        if args.no_onnx:
+            onnx_path.unlink(missing_ok=True)
+        else:
+            export_onnx(model, cfg["model"]["input_size"], onnx_path)
+    weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}}
+    if onnx_path.is_file():
+        weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}
 
     card_path = ROOT / "cards" / f"{args.name}.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
@@ -151,8 +166,7 @@ def main() -> None:
         "config": cfg["model"],
         "scheme": cfg["scheme"],
         "crop": {"size": cfg["model"]["input_size"], "margin": cfg["crop_margin"]},
-        "weights": {"torch": {"file": pt.name, "sha256": sha256_of(pt)},
-                    "onnx": {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}},
+        "weights": weights,
         "training": training,
         "metrics": metrics,
         "speed": json.loads(Path(args.speed).read_text()) if args.speed else old.get("speed", {}),
@@ -160,7 +174,7 @@ def main() -> None:
     }
     card_path.write_text(json.dumps(card, indent=1) + "\n")
     scheme_path = ship_scheme(state)
-    print(f"wrote {pt} ({pt.stat().st_size / 1e6:.2f} MB), {onnx_path}, {card_path}"
+    print(f"wrote {pt} ({pt.stat().st_size / 1e6:.2f} MB), {', '.join(w['file'] for w in weights.values())}, {card_path}"
           f"{f', {scheme_path}' if scheme_path else ''}")
 
 
