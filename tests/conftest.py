@@ -1,4 +1,5 @@
-"""Shared fixtures: a real public-domain portrait, one shared Landmarker, the data folder."""
+"""Shared fixtures: a real public-domain portrait (alone, with plausible points, or as a tiny
+annotated image list), one shared Landmarker, the data folder."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -24,6 +25,34 @@ def astronaut() -> np.ndarray:
 @pytest.fixture(scope="session")
 def astronaut_face_box() -> np.ndarray:
     return np.array(ASTRONAUT_FACE, np.float32)
+
+
+@pytest.fixture(scope="session")
+def astronaut_points(astronaut_face_box) -> np.ndarray:
+    """A plausible 68-point layout: the iBUG mean shape placed in the astronaut's face box."""
+    from facepoints.schemes import get_scheme
+
+    box = np.asarray(astronaut_face_box, np.float64)
+    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]).max() / 2
+    return (centre + get_scheme("ibug68").mean_shape * half).astype(np.float32)
+
+
+@pytest.fixture
+def tiny_list(astronaut, astronaut_points, tmp_path) -> Path:
+    """Two real faces (the astronaut and her mirror image) with mean-shape .pts, as an image list."""
+    import cv2
+
+    from facepoints.datasets.formats.pts import write_pts
+    from facepoints.schemes import get_scheme
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, image in (("one.png", astronaut), ("two.png", astronaut[:, ::-1])):
+        cv2.imwrite(str(src / name), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
+    write_pts(src / "one.pts", astronaut_points)
+    write_pts(src / "two.pts", get_scheme("ibug68").flip(astronaut_points, astronaut.shape[1]))
+    (src / "list.txt").write_text("one.png\ntwo.png\n")
+    return src / "list.txt"
 
 
 @pytest.fixture(scope="module")

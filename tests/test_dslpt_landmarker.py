@@ -3,16 +3,13 @@ sigma in pixels on ``Face``, selectable stages, flip test."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 import torch
 
 from facepoints import Landmarker
 from facepoints.cli.main import main
-from facepoints.datasets.formats.pts import write_pts
 from facepoints.models import DSLPT, DSLPTConfig
 from facepoints.pipeline.crop import CropSpec
 from facepoints.pipeline.decode import decode_spread
@@ -98,22 +95,6 @@ def test_cost_command_reports_each_point_and_stage_count(dslpt_name, tmp_path, c
     assert all(r["cpu_ms"] > 0 for r in rows)
 
 
-@pytest.fixture
-def tiny_list(astronaut, astronaut_face_box, tmp_path) -> Path:
-    """Two real faces (the astronaut and her mirror image) with mean-shape .pts, as an image list."""
-    box = np.asarray(astronaut_face_box, np.float64)
-    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]).max() / 2
-    points = (centre + get_scheme("ibug68").mean_shape * half).astype(np.float32)
-    src = tmp_path / "src"
-    src.mkdir()
-    for name, image in (("one.png", astronaut), ("two.png", astronaut[:, ::-1])):
-        cv2.imwrite(str(src / name), cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2BGR))
-    write_pts(src / "one.pts", points)
-    write_pts(src / "two.pts", get_scheme("ibug68").flip(points, astronaut.shape[1]))
-    (src / "list.txt").write_text("one.png\ntwo.png\n")
-    return src / "list.txt"
-
-
 def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_path, capsys):
     args = ["evaluate-occlusion", str(tiny_list), "--model", dslpt_name, "--backend", "torch",
             "--work-dir", str(tmp_path / "occ"), "--out", str(tmp_path / "eval"), "--no-progress"]
@@ -124,7 +105,14 @@ def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_pat
     assert 0 < report["occluded_point_fraction"] < 1
     assert report["occluded"]["uncertainty"]["occluded_points"] > 0
     assert report["clean"]["uncertainty"]["occluded_points"] == 0
+    by_kind = report["occluded"]["by_kind"]
+    assert sum(entry["faces"] for entry in by_kind.values()) == 2 and all(kind in text for kind in by_kind)
+    assert all(entry["uncertainty"]["points"] == 68 * entry["faces"] for entry in by_kind.values())
     assert main(args) == 0  # the occluded copy is reused
+    assert main(args + ["--split", "val", "--val-fraction", "1"]) == 0  # validation part: every face here
+    report = json.loads(next((tmp_path / "eval").glob("*_val_occlusion_seed0.json")).read_text())
+    assert report["split"] == "val" and report["command"].endswith("--split val --val-fraction 1")
+    assert report["clean"]["nme"]["count"] == 2
     assert main(args[:2] + ["--model", "atpn_lite0_68"] + args[4:]) == 0  # no sigma: NME only
     report = json.loads(next((tmp_path / "eval").glob("atpn_lite0_68_*_occlusion_seed0.json")).read_text())
     assert report["occluded"]["uncertainty"] is None and report["occluded"]["nme"]["nme"] > 0

@@ -18,14 +18,6 @@ from facepoints.schemes import get_scheme
 SEEDS = range(8)
 
 
-@pytest.fixture(scope="module")
-def astronaut_points(astronaut_face_box) -> np.ndarray:
-    """A plausible 68-point layout: the scheme's mean shape placed in the astronaut's face box."""
-    box = np.asarray(astronaut_face_box, np.float64)
-    centre, half = (box[:2] + box[2:]) / 2, (box[2:] - box[:2]).max() / 2
-    return (centre + get_scheme("ibug68").mean_shape * half).astype(np.float32)
-
-
 def run(image, points, seed: int, **config):
     return occlude(image, points, np.random.default_rng(seed), OccluderConfig(**config))
 
@@ -121,6 +113,39 @@ def test_round_trip_on_a_tiny_list(tmp_path, astronaut, astronaut_points):
     check_round_trip(tmp_path / "src" / "list.txt", tmp_path / "out")
     with pytest.raises(ValueError, match="overwrite"):
         write_occluded_copy(tmp_path / "src" / "list.txt", tmp_path / "src")
+
+
+def test_select_keeps_only_the_chosen_records(tmp_path, astronaut, astronaut_points):
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("one.png", "two.png"):
+        cv2.imwrite(str(src / name), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+        write_pts(src / name.replace(".png", ".pts"), astronaut_points)
+    (src / "list.txt").write_text("one.png\ntwo.png\n")
+    copy = write_occluded_copy(src / "list.txt", tmp_path / "out", select=lambda records: records[1:])
+    assert copy.read_text().split() == ["two.png"]
+    assert list(read_occlusion_flags(copy.parent)) == ["two.png"]
+
+
+def test_augmentation_paints_landmark_aware_occluders(astronaut, astronaut_points, astronaut_face_box):
+    from facepoints.datasets.augment import AugmentConfig, augment_crop
+    from facepoints.pipeline.crop import CropSpec
+
+    spec, scheme, box = CropSpec(128, 1.25), get_scheme("ibug68"), np.asarray(astronaut_face_box, np.float32)
+    still = dict(flip=0.0, grey=0.0, brightness_prob=0.0, occlusion=0.0)
+
+    def crop(points=astronaut_points, **cfg):
+        return augment_crop(astronaut, points, box, spec, scheme, AugmentConfig(**still, **cfg),
+                            np.random.default_rng(5))
+
+    plain, pts = crop()
+    hand, pts_hand = crop(face_occluder=1.0)
+    assert not np.array_equal(plain, hand) and np.array_equal(pts, pts_hand)
+    missing = astronaut_points.copy()
+    missing[3] = np.nan  # a withheld point: no landmark-aware occluder, nothing else changes
+    assert np.array_equal(crop(missing, face_occluder=1.0)[0], plain)
+    with pytest.raises(ValueError, match="kinds"):
+        AugmentConfig(face_occluder=0.5, face_occluder_kinds=("scarf",))
 
 
 def test_round_trip_on_300w(tmp_path, data_root):

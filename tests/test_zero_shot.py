@@ -209,3 +209,46 @@ def test_detect_with_points_file(tufa_name, astronaut, astronaut_face_box, tmp_p
     assert main(["detect", str(image), "--model", tufa_name, "--box", box, "--points", str(points),
                  "--out", str(out), "--no-progress"]) == 2
     assert "(P, 2)" in capsys.readouterr().err
+
+
+# --- scoring a subset of points, zero-shot ----------------------------------------------------
+
+def test_scoring_every_point_as_a_subset_changes_nothing(plain, tiny_list):
+    from facepoints.datasets.image_list import read_image_list
+    from facepoints.evaluation.evaluate import evaluate
+
+    records = read_image_list(tiny_list)
+    whole = evaluate(plain, records, progress=False)
+    subset = evaluate(plain, records, progress=False, points=range(68))
+    np.testing.assert_allclose(subset.nme, whole.nme, rtol=1e-6)
+    jaw = evaluate(plain, records, progress=False, points=range(17))
+    assert np.isnan(jaw.predictions[:, 17:]).all() and np.isfinite(jaw.predictions[:, :17]).all()
+    with pytest.raises(ValueError, match="distinct scheme indices"):
+        evaluate(plain, records, progress=False, points=[3, 3])
+
+
+def test_prompting_the_trained_anchors_reproduces_the_subset_score(plain, tufa_name, tiny_list):
+    """Zero-shot scoring path: prompts equal to the trained anchors give the supervised score."""
+    from facepoints.datasets.image_list import read_image_list
+    from facepoints.evaluation.evaluate import evaluate
+
+    records, points = read_image_list(tiny_list), [1, 3, 5, 36, 45]
+    prompted = Landmarker(tufa_name, detector=None, threads=1, points=plain.plane_points()[points])
+    np.testing.assert_allclose(evaluate(prompted, records, progress=False, points=points).nme,
+                               evaluate(plain, records, progress=False, points=points).nme, rtol=1e-4)
+
+
+def test_evaluate_command_scores_withheld_points_zero_shot(tufa_name, tiny_list, tmp_path, capsys):
+    out = tmp_path / "eval"
+    base = ["evaluate", str(tiny_list), "--model", tufa_name, "--out", str(out), "--no-progress", "--threads", "1",
+            "--only-points", "1", "3", "5-7"]
+    assert main(base) == 0 and main(base + ["--zero-shot"]) == 0
+    anchors = json.loads((out / f"{tufa_name}_list_gt_5pts.json").read_text())
+    zero_shot = json.loads((out / f"{tufa_name}_list_gt_5pts_zeroshot.json").read_text())
+    assert zero_shot["command"].endswith("--only-points 1 3 5-7 --zero-shot")
+    # this model's alignment offsets are not zero: mean-shape prompts are other points than its anchors
+    assert zero_shot["overall"]["nme"] != anchors["overall"]["nme"]
+    capsys.readouterr()
+    assert main(base[:-4] + ["--zero-shot"]) != 0
+    assert "--only-points" in capsys.readouterr().err
+    assert main(base[:-3] + ["1", "x"]) != 0

@@ -30,7 +30,28 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stages", type=int, nargs="+",
                    help="coarse-to-fine models: evaluate after each of these stage counts (e.g. 1 2 3) "
                         "and print a per-stage table; default: the model's own count")
+    p.add_argument("--only-points", nargs="+", metavar="I",
+                   help="score only these 0-based scheme points (ranges allowed: 0-16), e.g. the points a "
+                        "zero-shot model never saw; still normalised by the full ground truth")
+    p.add_argument("--zero-shot", action="store_true",
+                   help="with --only-points on a TUFA model: prompt those points at the scheme's mean-shape "
+                        "plane positions instead of reading the model's trained anchors")
     p.add_argument("--no-progress", action="store_true")
+
+
+def parse_indices(tokens: list[str] | None) -> list[int] | None:
+    """``["1", "3", "5-7"]`` -> ``[1, 3, 5, 6, 7]``; ``ValueError`` on anything else."""
+    if tokens is None:
+        return None
+    out = []
+    for token in tokens:
+        for part in token.replace(",", " ").split():
+            lo, sep, hi = part.partition("-")
+            try:
+                out += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+            except ValueError:
+                raise ValueError(f"--only-points: {part!r} is not an index or a range like 0-16") from None
+    return out
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,17 +59,23 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets.splits import split_train_val
     from ..evaluation.evaluate import evaluate
     from ..landmarker import Landmarker
+    from ..schemes import scheme_plane_points
 
     records = read_image_list(args.data)
     if args.split != "all":
         records = split_train_val(records, args.val_fraction)[args.split == "val"]
+    points = parse_indices(args.only_points)
+    if args.zero_shot and points is None:
+        raise ValueError("--zero-shot needs --only-points (the scheme points to prompt)")
+    prompts = scheme_plane_points(records[0].scheme, points) if args.zero_shot else None
     name = model_name(args, str(args.out / "checkpoints"))
     rows = []
     for stages in args.stages or [None]:
         lm = Landmarker(name, detector=args.detector if args.boxes == "detector" else None,
-                        backend=args.backend, threads=args.threads, flip_test=args.flip_test, stages=stages)
+                        backend=args.backend, threads=args.threads, flip_test=args.flip_test, stages=stages,
+                        points=prompts)
         result = evaluate(lm, records, args.normalisation, args.threshold, args.boxes, root=args.data.parent,
-                          progress=not args.no_progress)
+                          progress=not args.no_progress, points=points)
         print(result.table() if stages is None else f"stages={stages}\n{result.table()}")
         _write_outputs(args, lm, result, stages)
         rows.append((stages, result.overall))
@@ -64,7 +91,10 @@ def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None) -> 
     args.out.mkdir(parents=True, exist_ok=True)
     split = "" if args.split == "all" else f"_{args.split}"
     staged = "" if stages is None else f"_stages{stages}"
-    stem = f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}{staged}"
+    subset = "" if args.only_points is None else f"_{len(parse_indices(args.only_points))}pts"
+    subset += "_zeroshot" if args.zero_shot else ""
+    stem = (f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
+            f"{staged}{subset}")
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
                    title=f"CED: {lm.card.name} on {args.data.name} ({args.boxes} boxes)",
                    normalisation=args.normalisation)
@@ -75,6 +105,8 @@ def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None) -> 
                        f"{args.normalisation} --threshold {args.threshold:g} --boxes {args.boxes}"
                        + ("" if args.split == "all" else f" --split {args.split} --val-fraction {args.val_fraction:g}")
                        + (" --flip-test" if args.flip_test else "")
-                       + ("" if stages is None else f" --stages {stages}"))
+                       + ("" if stages is None else f" --stages {stages}")
+                       + ("" if args.only_points is None else " --only-points " + " ".join(args.only_points))
+                       + (" --zero-shot" if args.zero_shot else ""))
     (args.out / f"{stem}.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {png} and {args.out / (stem + '.json')}")

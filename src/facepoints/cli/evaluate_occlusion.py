@@ -20,11 +20,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--work-dir", type=Path, default=Path("evaluation/occluded"),
                    help="where the occluded copy is written (reused on later runs)")
     p.add_argument("--out", type=Path, default=Path("evaluation"), help="folder for the JSON")
+    p.add_argument("--split", default="all", choices=["all", "train", "val"],
+                   help="use only the training or validation part of a training list, split exactly as "
+                        "`facepoints train` does (for model selection without the test set)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
     p.add_argument("--no-progress", action="store_true")
 
 
 def _fmt(value) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _row(label: str, entry: dict) -> str:
+    nme = entry["nme"]
+    line = f"  {label:12s} NME {100 * nme['nme']:6.3f} %  FR {100 * nme['fr']:6.2f} %  AUC {nme['auc']:.3f}"
+    u = entry["uncertainty"]
+    if u:
+        line += (f" | sigma occluded/visible {_fmt(u['sigma_ratio'])}  Spearman(error, sigma) "
+                 f"{_fmt(u['spearman'])} (visible only {_fmt(u['spearman_visible'])})")
+    return line
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,23 +47,23 @@ def run(args: argparse.Namespace) -> int:
 
     name = model_name(args, str(args.out / "checkpoints"))
     lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads)
-    report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress)
-    print(f"{report['model']} on {args.data} (ground-truth boxes); occluded copy seed {args.seed}: "
+    report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress,
+                             split=args.split, val_fraction=args.val_fraction)
+    part = "" if args.split == "all" else f" ({args.split} split)"
+    print(f"{report['model']} on {args.data}{part} (ground-truth boxes); occluded copy seed {args.seed}: "
           f"{100 * report['occluded_point_fraction']:.1f} % of points occluded")
-    for cond in ("clean", "occluded"):
-        nme = report[cond]["nme"]
-        line = f"  {cond:9s} NME {100 * nme['nme']:.3f} %  FR {100 * nme['fr']:.2f} %  AUC {nme['auc']:.3f}"
-        u = report[cond]["uncertainty"]
-        if u:
-            line += (f" | sigma occluded/visible {_fmt(u['sigma_ratio'])}  Spearman(error, sigma) "
-                     f"{_fmt(u['spearman'])} (visible only {_fmt(u['spearman_visible'])})")
-        print(line)
+    rows = [(cond, report[cond]) for cond in ("clean", "occluded")]
+    rows += [(f"  {kind}", entry) for kind, entry in report["occluded"]["by_kind"].items()]
+    for label, entry in rows:
+        print(_row(label, entry))
     if "sigma_same_point_ratio" in report["occluded"]:
         print(f"  same point, occluded copy / clean: sigma x{report['occluded']['sigma_same_point_ratio']:.2f}")
     which = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
-    report["command"] = f"facepoints evaluate-occlusion {args.data} {which} --seed {args.seed}"
+    split = "" if args.split == "all" else f" --split {args.split} --val-fraction {args.val_fraction:g}"
+    report["command"] = f"facepoints evaluate-occlusion {args.data} {which} --seed {args.seed}{split}"
     args.out.mkdir(parents=True, exist_ok=True)
-    path = args.out / f"{lm.card.name}_{args.data.stem}_occlusion_seed{args.seed}.json"
+    part = "" if args.split == "all" else f"_{args.split}"
+    path = args.out / f"{lm.card.name}_{args.data.stem}{part}_occlusion_seed{args.seed}.json"
     path.write_text(json.dumps(report, indent=1))
     print(f"wrote {path}")
     return 0

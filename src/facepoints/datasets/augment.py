@@ -9,6 +9,7 @@ import numpy as np
 from ..geometry import apply_affine
 from ..pipeline.crop import CropSpec, warp_crop
 from ..schemes import LandmarkScheme
+from .occlusion import IBUG68, OccluderConfig, occlude as occlude_face
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,13 @@ class AugmentConfig:
     occlusion_max: float = 0.4         # largest occluder side, fraction of the crop
     brightness_prob: float = 0.5
     brightness: float = 0.3
+    face_occluder: float = 0.0         # chance of a landmark-aware occluder (``datasets.occlusion``)
+    face_occluder_kinds: tuple[str, ...] = ("hand",)  # its kinds; iBUG-68 faces with every point labelled
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "face_occluder_kinds", tuple(self.face_occluder_kinds))
+        if self.face_occluder > 0:
+            OccluderConfig(kinds=self.face_occluder_kinds)  # ValueError on unknown kinds
 
 
 def jitter_box(box: np.ndarray, amount: float, rng: np.random.Generator) -> np.ndarray:
@@ -51,7 +59,14 @@ def augment_crop(image: np.ndarray, landmarks: np.ndarray, box: np.ndarray, spec
     if flip:
         pts = pts[list(scheme.flip_permutation)]
     crop = photometric(crop, cfg, rng)
+    if cfg.face_occluder > 0 and rng.random() < cfg.face_occluder and _occludable(pts, scheme):
+        crop = occlude_face(crop, pts, rng, OccluderConfig(kinds=cfg.face_occluder_kinds)).image
     return crop, pts
+
+
+def _occludable(pts: np.ndarray, scheme: LandmarkScheme) -> bool:
+    """The landmark-aware occluders need all 68 iBUG points labelled."""
+    return scheme.name == "ibug68" and len(pts) == IBUG68["num_points"] and bool(np.isfinite(pts).all())
 
 
 def photometric(crop: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:

@@ -353,15 +353,19 @@ def occlude_records(records: Iterable[FaceRecord], seed: int = 0, config: Occlud
 
 def write_occluded_copy(list_path: str | Path, out_dir: str | Path, seed: int = 0,
                         config: OccluderConfig | None = None, root: str | Path | None = None,
-                        progress: Callable[[Iterable], Iterable] | None = None) -> Path:
+                        progress: Callable[[Iterable], Iterable] | None = None,
+                        select: Callable[[list[FaceRecord]], list[FaceRecord]] | None = None) -> Path:
     """Write an occluded copy of an iBUG-68 image list to ``out_dir``: each image (same relative
     path and format) with its ``.pts``, a list file of the same name, and ``occlusion.json``
     (seed, config and per image its kind and per-point flags). ``root`` is the images' base
-    folder as in ``read_image_list``; ``progress`` may wrap the iteration (e.g. ``tqdm``).
+    folder as in ``read_image_list``; ``progress`` may wrap the iteration (e.g. ``tqdm``);
+    ``select`` keeps only the records it returns (e.g. a validation split).
     Returns the new list's path (its entries are relative to ``out_dir``)."""
     list_path, out_dir = Path(list_path), Path(out_dir)
     base = Path(root) if root is not None else list_path.parent
     records = read_image_list(list_path, "ibug68", base)
+    if select is not None:
+        records = select(records)
     src_root, out_root = base.resolve(), out_dir.resolve()
     if out_root == src_root:
         raise ValueError(f"{out_dir}: the occluded copy would overwrite the source images")

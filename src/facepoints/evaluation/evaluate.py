@@ -58,18 +58,22 @@ class EvaluationResult:
 
 def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisation: str = "interocular",
              threshold: float = 0.08, box_mode: str = "gt", root: Path | None = None,
-             progress: bool = True) -> EvaluationResult:
+             progress: bool = True, points: Sequence[int] | None = None) -> EvaluationResult:
     """Run ``landmarker`` on every record and score it.
 
     ``box_mode="gt"`` uses each face's tight landmark box (the standard protocol);
     ``"detector"`` runs the landmarker's detector and keeps the detection that best overlaps
     the ground truth (a miss is scored as NME = infinity, i.e. a failure).
+    ``points`` scores only these scheme points (still normalised by the full ground truth): the
+    landmarker returns either every scheme point or exactly these, in this order (a TUFA model
+    prompted with their plane positions, zero-shot). Predictions and sigmas of other points are NaN.
     """
     if box_mode not in ("gt", "detector"):
         raise ValueError("box_mode must be 'gt' or 'detector'")
     if not records:
         raise ValueError("no faces to evaluate")
     scheme = get_scheme(records[0].scheme)
+    keep = _checked_points(points, scheme.num_points)
     preds, targets, sigmas, detected = [], [], [], 0
     for rec in tqdm(records, desc="evaluating", unit="face", disable=not progress):
         image = load_image(rec.image_path)
@@ -87,9 +91,9 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
             box = dets[int(ious.argmax())].box
         refine = landmarker.refine if box_mode == "detector" else 0
         face = landmarker.landmarks_for_boxes(image, box[None], refine=refine)[0]
-        preds.append(face.landmarks)
+        preds.append(_scored(face.landmarks, keep, rec.landmarks.shape))
         targets.append(rec.landmarks)
-        sigmas.append(face.sigma)
+        sigmas.append(None if face.sigma is None else _scored(face.sigma, keep, rec.landmarks.shape))
     preds_arr, targets_arr = np.stack(preds), np.stack(targets)
     with np.errstate(invalid="ignore"):
         nme = nme_per_face(preds_arr, targets_arr, scheme, normalisation)
@@ -103,6 +107,29 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
                             [str(r.image_path) for r in records], nme, preds_arr,
                             summarise(nme, threshold), subsets,
                             detected if box_mode == "detector" else None, _stack_sigmas(sigmas, preds_arr.shape))
+
+
+def _checked_points(points: Sequence[int] | None, num_points: int) -> list[int] | None:
+    if points is None:
+        return None
+    keep = [int(i) for i in points]
+    if not keep or len(set(keep)) != len(keep) or not all(0 <= i < num_points for i in keep):
+        raise ValueError(f"points must be distinct scheme indices in 0..{num_points - 1}, got {list(points)}")
+    return keep
+
+
+def _scored(values: np.ndarray, keep: list[int] | None, shape: tuple[int, ...]) -> np.ndarray:
+    """(N, 2) per-point ``values`` with NaN outside ``keep``; ``values`` has N or len(keep) rows."""
+    if keep is None:
+        return values
+    out = np.full(shape, np.nan, np.float32)
+    if len(values) == shape[0]:
+        out[keep] = values[keep]
+    elif len(values) == len(keep):
+        out[keep] = values
+    else:
+        raise ValueError(f"the landmarker returned {len(values)} points; expected {shape[0]} or {len(keep)}")
+    return out
 
 
 def _stack_sigmas(sigmas: list[np.ndarray | None], shape: tuple[int, ...]) -> np.ndarray | None:

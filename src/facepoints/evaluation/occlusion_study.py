@@ -3,30 +3,49 @@ occluded copy (``datasets.occlusion``), with NME on both and, for models that es
 how sigma relates to occlusion and to error (``metrics.uncertainty.sigma_report``)."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ..datasets.image_list import read_image_list
-from ..datasets.occlusion import read_occlusion_flags, write_occluded_copy
+from ..datasets.occlusion import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
+from ..datasets.records import FaceRecord
+from ..datasets.splits import split_train_val
 from ..landmarker import Landmarker
-from ..metrics import normaliser
+from ..metrics import normaliser, summarise
 from ..metrics.uncertainty import normalised_point_errors, point_sigma, sigma_report
 from ..schemes import LandmarkScheme, get_scheme
 from .evaluate import EvaluationResult, evaluate
 
 
-def occluded_copy(list_path: Path, work_dir: Path, seed: int, progress: bool = True) -> Path:
-    """The occluded copy of ``list_path`` under ``work_dir`` (written once per seed; reused after)."""
-    folder = work_dir / f"{list_path.stem}_occluded_seed{seed}"
+def split_records(records: list[FaceRecord], split: str, val_fraction: float) -> list[FaceRecord]:
+    """``records`` (``split="all"``) or their training / validation part, split exactly as
+    ``facepoints train`` does."""
+    if split == "all":
+        return records
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be all, train or val, not {split!r}")
+    return split_train_val(records, val_fraction)[split == "val"]
+
+
+def occluded_copy(list_path: Path, work_dir: Path, seed: int, progress: bool = True, split: str = "all",
+                  val_fraction: float = 0.1) -> Path:
+    """The occluded copy of ``list_path`` (or of its ``split``) under ``work_dir``, written once per
+    seed and split and reused after."""
+    part = "" if split == "all" else f"_{split}{val_fraction:g}"
+    folder = work_dir / f"{list_path.stem}{part}_occluded_seed{seed}"
     list_copy = folder / list_path.name
     if list_copy.is_file() and (folder / "occlusion.json").is_file():
         return list_copy
+    wrap = None
     if progress:
         from tqdm import tqdm
 
-        return write_occluded_copy(list_path, folder, seed, progress=lambda it: tqdm(it, desc="occluding", unit="face"))
-    return write_occluded_copy(list_path, folder, seed)
+        def wrap(it):
+            return tqdm(it, desc="occluding", unit="face")
+    return write_occluded_copy(list_path, folder, seed, progress=wrap,
+                               select=lambda records: split_records(records, split, val_fraction))
 
 
 def uncertainty_summary(result: EvaluationResult, targets: np.ndarray, occluded: np.ndarray | None,
@@ -41,27 +60,46 @@ def uncertainty_summary(result: EvaluationResult, targets: np.ndarray, occluded:
 
 
 def occlusion_study(landmarker: Landmarker, list_path: Path, work_dir: Path, seed: int = 0,
-                    threshold: float = 0.08, progress: bool = True) -> dict:
-    """Evaluate on the clean list and its occluded copy (ground-truth boxes). Returns a JSON-ready
-    dict: per condition the NME summary and, with sigma, the uncertainty summary; on the occluded
-    copy also ``sigma_same_point_ratio``: the mean over occluded points of sigma there over the
-    same point's sigma on the clean face (isolates occlusion from which point it is)."""
+                    threshold: float = 0.08, progress: bool = True, split: str = "all",
+                    val_fraction: float = 0.1) -> dict:
+    """Evaluate on the clean list (or its ``split``) and its occluded copy (ground-truth boxes).
+    Returns a JSON-ready dict: per condition the NME summary and, with sigma, the uncertainty
+    summary; on the occluded copy also ``by_kind`` (the same per occluder kind) and
+    ``sigma_same_point_ratio``: the mean over occluded points of sigma there over the same
+    point's sigma on the clean face (isolates occlusion from which point it is)."""
     list_path = Path(list_path)
-    copy = occluded_copy(list_path, Path(work_dir), seed, progress)
-    flags = read_occlusion_flags(copy.parent)
-    clean_records = read_image_list(list_path)
+    copy = occluded_copy(list_path, Path(work_dir), seed, progress, split, val_fraction)
     occ_records = read_image_list(copy)
-    occluded = np.stack([flags[r.image_path.relative_to(copy.parent).as_posix()] for r in occ_records])
-    out = {"model": landmarker.card.name, "data": str(list_path), "seed": seed,
+    names = [r.image_path.relative_to(copy.parent).as_posix() for r in occ_records]
+    flags, kinds = read_occlusion_flags(copy.parent), read_occlusion_kinds(copy.parent)
+    clean_records = split_records(read_image_list(list_path), split, val_fraction)
+    occluded = np.stack([flags[n] for n in names])
+    scheme = get_scheme(clean_records[0].scheme)
+    out = {"model": landmarker.card.name, "data": str(list_path), "split": split, "seed": seed,
            "occluded_point_fraction": float(occluded.mean())}
-    results = {}
+    results, targets = {}, np.stack([r.landmarks for r in clean_records])
     for name, records, flags_arr in (("clean", clean_records, None), ("occluded", occ_records, occluded)):
         result = evaluate(landmarker, records, threshold=threshold, progress=progress)
-        targets = np.stack([r.landmarks for r in records])
         results[name] = result
         out[name] = {"nme": result.overall.to_dict(),
-                     "uncertainty": uncertainty_summary(result, targets, flags_arr, get_scheme(records[0].scheme))}
+                     "uncertainty": uncertainty_summary(result, targets, flags_arr, scheme)}
+    out["occluded"]["by_kind"] = _by_kind(results["occluded"], targets, occluded, [kinds[n] for n in names],
+                                          scheme, threshold)
     if results["clean"].sigmas is not None:
         clean_s, occ_s = point_sigma(results["clean"].sigmas), point_sigma(results["occluded"].sigmas)
         out["occluded"]["sigma_same_point_ratio"] = float(np.nanmean(occ_s[occluded] / clean_s[occluded]))
+    return out
+
+
+def _by_kind(result: EvaluationResult, targets: np.ndarray, occluded: np.ndarray, kinds: list[str],
+             scheme: LandmarkScheme, threshold: float) -> dict:
+    """Per occluder kind: faces, occluded point share, NME summary and uncertainty summary."""
+    out = {}
+    for kind in sorted(set(kinds)):
+        pick = np.array([k == kind for k in kinds])
+        sub = replace(result, nme=result.nme[pick], predictions=result.predictions[pick],
+                      sigmas=None if result.sigmas is None else result.sigmas[pick])
+        out[kind] = {"faces": int(pick.sum()), "occluded_point_fraction": float(occluded[pick].mean()),
+                     "nme": summarise(sub.nme, threshold).to_dict(),
+                     "uncertainty": uncertainty_summary(sub, targets[pick], occluded[pick], scheme)}
     return out
