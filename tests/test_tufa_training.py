@@ -245,9 +245,13 @@ def test_bad_tufa_configs_are_refused(two_sources):
 
 def test_shipped_tufa_configs_parse():
     configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("tufa_*.yaml"))
-    assert len(configs) == 5
+    assert len(configs) == 6
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
+    ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"
+    assert ytf.model.scheme == "ytf68" and ytf.imagenet_init and ytf.init_backbone is None
     assert all(c.architecture == "tufa" and c.model.scheme == "300w" for c in parsed.values())
+    # the zero-shot runs may not start from a backbone that saw the withheld points
+    assert all(parsed[n].init_backbone is None for n in ("tufa_lite0_68_zeroshot", "tufa_lite0_68_zeroshot_jaw"))
     assert parsed["tufa_lite0_68_zeroshot"].withhold == ZERO_SHOT
     assert parsed["tufa_lite0_68_zeroshot_jaw"].withhold == list(range(17))
     assert source_schemes(parsed["tufa_lite0_68_multi_noalign"]) == ["300w", "300w"]
