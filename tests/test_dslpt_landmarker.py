@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -137,3 +138,26 @@ def test_detect_writes_sigma_and_an_overlay(dslpt_name, tiny_list, tmp_path, cap
     face = data["faces"][0] if "faces" in data else data[0]["faces"][0]
     assert len(face["sigma"]) == 68 and all(s > 0 for pair in face["sigma"] for s in pair)
     assert any(p.suffix in (".png", ".jpg") for p in out.iterdir())
+
+
+def test_half_stored_onnx_weights_compute_like_float32(tmp_path, astronaut):
+    """``store_weights_half`` (package_model --half): about half the file, same outputs in float32."""
+    import onnxruntime as ort
+
+    from facepoints.pipeline.export import export_onnx, store_weights_half
+
+    torch.manual_seed(0)
+    model = DSLPT(DSLPTConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2),
+                  CropSpec(64, 1.25).mean_shape_in_crop(get_scheme("ibug68").mean_shape))
+    full, half = tmp_path / "full.onnx", tmp_path / "half.onnx"
+    export_onnx(model, 64, full)
+    export_onnx(model, 64, half)
+    assert store_weights_half(half) > 0
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    crops = np.ascontiguousarray(cv2.resize(astronaut[60:190, 160:290], (64, 64)).transpose(2, 0, 1)[None],
+                                 np.float32)
+    outputs = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"crops": crops})
+               for p in (full, half)]
+    for a, b in zip(*outputs):
+        assert a.dtype == b.dtype == np.float32
+        np.testing.assert_allclose(a, b, atol=2e-2)

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from facepoints.pipeline.export import export_onnx
+from facepoints.pipeline.export import export_onnx, store_weights_half
 from facepoints.registry import load_network, sha256_of
 from facepoints.training.checkpoint import load_checkpoint
 
@@ -115,7 +115,8 @@ def main() -> None:
                          "e.g. detector_boxes=evaluation/..._detector.json")
     ap.add_argument("--training-notes", default="", help="free text: wall time, machine, data notes")
     ap.add_argument("--half", action="store_true",
-                    help="store the .pt weights as float16 (half the size; loaded back into float32)")
+                    help="store the weights (.pt and .onnx) as float16: half the size; both runtimes "
+                         "still compute in float32")
     ap.add_argument("--no-onnx", action="store_true", help="ship PyTorch weights only (no .onnx file)")
     ap.add_argument("--keep-weights", action="store_true",
                     help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
@@ -134,6 +135,8 @@ def main() -> None:
             onnx_path.unlink(missing_ok=True)
         else:
             export_onnx(model, cfg["model"]["input_size"], onnx_path)
+            if args.half:
+                store_weights_half(onnx_path)
     weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}}
     if onnx_path.is_file():
         weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}
