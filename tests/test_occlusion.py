@@ -9,8 +9,8 @@ import pytest
 
 from facepoints.datasets.formats.pts import write_pts
 from facepoints.datasets.image_list import read_image_list
-from facepoints.datasets.occlusion import (KINDS, OccluderConfig, occlude, points_under, read_occlusion_flags,
-                                           read_occlusion_kinds, write_occluded_copy)
+from facepoints.datasets.occluded_copy import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
+from facepoints.datasets.occlusion import KINDS, OccluderConfig, occlude, points_under
 from facepoints.metrics.nme import normaliser, per_point_errors
 from facepoints.metrics.uncertainty import normalised_point_errors, point_sigma, sigma_report
 from facepoints.schemes import get_scheme

@@ -19,8 +19,8 @@ import numpy as np
 from tqdm import tqdm
 
 from facepoints.datasets.image_list import read_image_list
-from facepoints.datasets.occlusion import KINDS, OccluderConfig, read_occlusion_flags, read_occlusion_kinds, \
-    write_occluded_copy
+from facepoints.datasets.occluded_copy import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
+from facepoints.datasets.occlusion import KINDS, OccluderConfig
 from facepoints.pipeline.images import load_image
 
 TILE = 256

@@ -1,27 +1,18 @@
-"""Deterministic synthetic occluders (face masks, pasted patches, hands) for evaluation.
+"""Deterministic synthetic occluders (face masks, pasted patches, hands).
 
-``occlude`` paints one occluder on a copy of an image and says which landmarks lie under it;
-``write_occluded_copy`` does that for a whole image list and writes an occluded copy in the
-same layout (image + ``.pts`` per face, the list file, and ``occlusion.json`` with per-point
-flags), which ``read_occlusion_flags`` reads back. Everything random comes from the
-``numpy.random.Generator`` given (one per image, derived from ``seed`` and the image's index),
-so a copy is reproducible. Only the 68-point iBUG layout is supported; its index choices are
-all in ``IBUG68`` below.
+``occlude`` paints one occluder on a copy of an image and says which landmarks lie under it
+(``datasets.occluded_copy`` applies it to a whole image list; ``datasets.augment`` to training
+crops). Everything random comes from the ``numpy.random.Generator`` given, so a result is
+reproducible. Only the 68-point iBUG layout is supported; its index choices are all in
+``IBUG68`` below.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
-
-from ..pipeline.images import load_image
-from .formats.pts import write_pts
-from .image_list import read_image_list
-from .records import FaceRecord
 
 #: The iBUG-68 indices the occluders use (0-16 jaw, 17-26 brows, 27-35 nose, 36-47 eyes,
 #: 48-67 mouth). "a" is the image-left side of a frontal face (jaw 0, eye 36-41), "b" the other.
@@ -51,7 +42,6 @@ PATCH_FILLS = ("texture", "noise", "solid")
 _MASK_COLOURS = {"light_blue": (150, 195, 225), "white": (232, 234, 236), "black": (32, 32, 36)}
 _PATCH_ASPECT = {"eyes": (1.8, 3.2), "mouth": (1.0, 2.0), "nose": (0.5, 1.0), "side_a": (0.4, 0.8),
                  "side_b": (0.4, 0.8)}  # width / height range of a patch over each target
-SIDECAR = "occlusion.json"
 
 
 @dataclass(frozen=True)
@@ -339,72 +329,3 @@ def _paint(out: np.ndarray, mask: np.ndarray, colours: np.ndarray, rng: np.rando
     """Write (M, 3) float colours (plus faint noise) to the pixels of ``mask``, in place."""
     noisy = colours + rng.normal(0, 3, colours.shape)
     out[mask] = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
-
-
-# ----------------------------------------------------------------------------- data sets
-def occlude_records(records: Iterable[FaceRecord], seed: int = 0, config: OccluderConfig | None = None,
-                    donors: Sequence[np.ndarray] = ()) -> Iterator[tuple[FaceRecord, OcclusionResult]]:
-    """Yield ``(record, result)`` for each record; image ``i`` uses the generator seeded with
-    ``(seed, i)``, so a result does not depend on the others."""
-    for i, record in enumerate(records):
-        rng = np.random.default_rng([seed, i])
-        yield record, occlude(load_image(record.image_path), record.landmarks, rng, config, donors)
-
-
-def write_occluded_copy(list_path: str | Path, out_dir: str | Path, seed: int = 0,
-                        config: OccluderConfig | None = None, root: str | Path | None = None,
-                        progress: Callable[[Iterable], Iterable] | None = None,
-                        select: Callable[[list[FaceRecord]], list[FaceRecord]] | None = None) -> Path:
-    """Write an occluded copy of an iBUG-68 image list to ``out_dir``: each image (same relative
-    path and format) with its ``.pts``, a list file of the same name, and ``occlusion.json``
-    (seed, config and per image its kind and per-point flags). ``root`` is the images' base
-    folder as in ``read_image_list``; ``progress`` may wrap the iteration (e.g. ``tqdm``);
-    ``select`` keeps only the records it returns (e.g. a validation split).
-    Returns the new list's path (its entries are relative to ``out_dir``)."""
-    list_path, out_dir = Path(list_path), Path(out_dir)
-    base = Path(root) if root is not None else list_path.parent
-    records = read_image_list(list_path, "ibug68", base)
-    if select is not None:
-        records = select(records)
-    src_root, out_root = base.resolve(), out_dir.resolve()
-    if out_root == src_root:
-        raise ValueError(f"{out_dir}: the occluded copy would overwrite the source images")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    entries = {}
-    pairs = occlude_records(records, seed, config)
-    for record, result in progress(pairs) if progress else pairs:
-        line = record.image_path.relative_to(base).as_posix()
-        target = (out_root / line).resolve()
-        if not target.is_relative_to(out_root) or target == record.image_path.resolve():
-            raise ValueError(f"{line}: image path leaves the output folder {out_dir} or is the source")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        params = [cv2.IMWRITE_JPEG_QUALITY, 95] if target.suffix.lower() in (".jpg", ".jpeg") else []
-        if not cv2.imwrite(str(target), cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR), params):
-            raise OSError(f"{target}: could not write image")
-        write_pts(target.with_suffix(".pts"), record.landmarks)
-        entries[line] = {"kind": result.kind, "occluded": "".join("1" if f else "0" for f in result.occluded),
-                         **result.details}
-    sidecar = {"source": str(list_path), "seed": seed, "scheme": "ibug68",
-               "config": asdict(config or OccluderConfig()), "images": entries}
-    (out_dir / SIDECAR).write_text(json.dumps(sidecar, indent=1) + "\n")
-    new_list = out_dir / list_path.name
-    new_list.write_text("\n".join(entries) + "\n")
-    return new_list
-
-
-def _read_sidecar(out_dir: str | Path) -> dict:
-    path = Path(out_dir) / SIDECAR
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no occlusion sidecar (write one with write_occluded_copy)")
-    return json.loads(path.read_text())["images"]
-
-
-def read_occlusion_flags(out_dir: str | Path) -> dict[str, np.ndarray]:
-    """(N,) bool occlusion flags per image of an occluded copy, keyed by the image's path
-    relative to ``out_dir`` as written in its list (the bare file name for a flat list)."""
-    return {name: np.array([c == "1" for c in e["occluded"]], bool) for name, e in _read_sidecar(out_dir).items()}
-
-
-def read_occlusion_kinds(out_dir: str | Path) -> dict[str, str]:
-    """The occluder kind of each image of an occluded copy, keyed as ``read_occlusion_flags``."""
-    return {name: e["kind"] for name, e in _read_sidecar(out_dir).items()}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..datasets.image_list import read_image_list
-from ..datasets.occlusion import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
+from ..datasets.occluded_copy import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
 from ..datasets.records import FaceRecord
 from ..datasets.splits import split_train_val
 from ..landmarker import Landmarker
