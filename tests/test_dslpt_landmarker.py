@@ -13,7 +13,7 @@ from facepoints import Landmarker
 from facepoints.cli.main import main
 from facepoints.models import DSLPT, DSLPTConfig
 from facepoints.pipeline.crop import CropSpec
-from facepoints.pipeline.decode import decode_spread
+from facepoints.pipeline.decode import crops_for_boxes, decode_spread
 from facepoints.registry import unregister_model
 from facepoints.schemes import get_scheme
 from facepoints.training.checkpoint import register_checkpoint, save_atomic
@@ -67,10 +67,19 @@ def test_stages_are_refused_for_a_single_stage_model():
         Landmarker("atpn_lite0_68", detector=None, stages=2)
 
 
-def test_flip_test_keeps_sigma(dslpt_name, astronaut, astronaut_face_box):
-    face = Landmarker(dslpt_name, detector=None, backend="torch", threads=1, flip_test=True)(
-        astronaut, boxes=[astronaut_face_box])[0]
+def test_flip_test_sigma_is_the_spread_of_the_two_view_mixture(dslpt_name, astronaut, astronaut_face_box):
+    lm = Landmarker(dslpt_name, detector=None, backend="torch", threads=1, flip_test=True)
+    face = lm(astronaut, boxes=[astronaut_face_box])[0]
     assert face.sigma.shape == (68, 2) and (face.sigma > 0).all()
+    crops = crops_for_boxes(astronaut, np.asarray(astronaut_face_box)[None], lm.spec)[0]
+    flip, inner = lm.runtime, lm.runtime.inner
+    assert flip.spread_variance == 1.0  # this model's distribution is Gaussian (Laplace: 2)
+    one, two = inner(crops), inner(crops[:, :, ::-1])
+    mirrored = two.landmarks[:, flip.permutation] * np.array([-1.0, 1.0], np.float32)
+    gap = (one.landmarks - mirrored) / 2
+    expected = np.sqrt((one.sigma ** 2 + two.sigma[:, flip.permutation] ** 2) / 2 + gap ** 2)
+    np.testing.assert_allclose(flip(crops).sigma, expected, rtol=1e-4)
+    assert (flip(crops).sigma >= np.minimum(one.sigma, two.sigma[:, flip.permutation]) - 1e-6).all()
 
 
 def test_spread_scales_with_the_crop():
@@ -114,6 +123,9 @@ def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_pat
     report = json.loads(next((tmp_path / "eval").glob("*_val_occlusion_seed0.json")).read_text())
     assert report["split"] == "val" and report["command"].endswith("--split val --val-fraction 1")
     assert report["clean"]["nme"]["count"] == 2
+    assert main(args + ["--flip-test"]) == 0
+    report = json.loads(next((tmp_path / "eval").glob("*_flip_occlusion_seed0.json")).read_text())
+    assert report["command"].endswith("--flip-test") and report["occluded"]["uncertainty"]["sigma_ratio"] > 0
     assert main(args[:2] + ["--model", "atpn_lite0_68"] + args[4:]) == 0  # no sigma: NME only
     report = json.loads(next((tmp_path / "eval").glob("atpn_lite0_68_*_occlusion_seed0.json")).read_text())
     assert report["occluded"]["uncertainty"] is None and report["occluded"]["nme"]["nme"] > 0

@@ -179,6 +179,13 @@ def test_sigma_report_all_visible_nan_and_per_axis_sigma():
     assert rep["points"] == 5 and rep["occluded_points"] == 0
     assert rep["sigma_ratio"] is None and rep["sigma_occluded"] is None and rep["error_occluded"] is None
     assert rep["sigma_visible"] == pytest.approx(np.sqrt(12.5)) and rep["spearman"] is None
+    assert rep["sqdu_visible"] == pytest.approx(12.0) and rep["sqdu_ratio"] is None
+    occluded = np.array([[True, False, False], [True, False, False]])
+    wider = per_axis.copy()
+    wider[:, 0] *= 2  # occluded points: twice the sigma on both axes, four times the SQDU
+    rep = sigma_report(errors, wider, occluded)
+    assert rep["sigma_ratio"] == pytest.approx(2.0) and rep["sqdu_ratio"] == pytest.approx(4.0)
+    assert "sqdu_ratio" not in sigma_report(errors, point_sigma(per_axis), None)
     with pytest.raises(ValueError, match="shapes"):
         sigma_report(errors, np.ones((2, 4)), None)
 

@@ -14,6 +14,7 @@ from .pipeline.decode import DecodedOutput, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
+from .models import UNIT_SPREAD_VARIANCE
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
@@ -63,7 +64,8 @@ class Landmarker:
         self.points: np.ndarray | None = self._check_points(points, backend, flip_test)
         self.runtime = self._make_runtime(backend, threads)
         if flip_test:
-            self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation)
+            variance = UNIT_SPREAD_VARIANCE.get(self.card.config.get("distribution", "gaussian"), 1.0)
+            self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation, variance)
         # the scheme's landmarks, which frame the face when a crop is re-centred
         self._box_runtime = self.runtime if self.points is None else TorchRuntime(self.runtime.module)
         self._detector_arg = detector

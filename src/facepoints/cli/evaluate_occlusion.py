@@ -24,6 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="use only the training or validation part of a training list, split exactly as "
                         "`facepoints train` does (for model selection without the test set)")
     p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
+    p.add_argument("--flip-test", action="store_true",
+                   help="average each prediction with its mirror image's; sigma becomes the spread of the "
+                        "two-view mixture, so points the views disagree on count as less certain")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -36,8 +39,8 @@ def _row(label: str, entry: dict) -> str:
     line = f"  {label:12s} NME {100 * nme['nme']:6.3f} %  FR {100 * nme['fr']:6.2f} %  AUC {nme['auc']:.3f}"
     u = entry["uncertainty"]
     if u:
-        line += (f" | sigma occluded/visible {_fmt(u['sigma_ratio'])}  Spearman(error, sigma) "
-                 f"{_fmt(u['spearman'])} (visible only {_fmt(u['spearman_visible'])})")
+        line += (f" | sigma occluded/visible {_fmt(u['sigma_ratio'])} (SQDU {_fmt(u.get('sqdu_ratio'))})  "
+                 f"Spearman(error, sigma) {_fmt(u['spearman'])} (visible only {_fmt(u['spearman_visible'])})")
     return line
 
 
@@ -46,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     from ..landmarker import Landmarker
 
     name = model_name(args, str(args.out / "checkpoints"))
-    lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads)
+    lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads, flip_test=args.flip_test)
     report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress,
                              split=args.split, val_fraction=args.val_fraction)
     part = "" if args.split == "all" else f" ({args.split} split)"
@@ -60,9 +63,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"  same point, occluded copy / clean: sigma x{report['occluded']['sigma_same_point_ratio']:.2f}")
     which = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
     split = "" if args.split == "all" else f" --split {args.split} --val-fraction {args.val_fraction:g}"
-    report["command"] = f"facepoints evaluate-occlusion {args.data} {which} --seed {args.seed}{split}"
+    flip = " --flip-test" if args.flip_test else ""
+    report["command"] = f"facepoints evaluate-occlusion {args.data} {which} --seed {args.seed}{split}{flip}"
     args.out.mkdir(parents=True, exist_ok=True)
-    part = "" if args.split == "all" else f"_{args.split}"
+    part = ("" if args.split == "all" else f"_{args.split}") + ("_flip" if args.flip_test else "")
     path = args.out / f"{lm.card.name}_{args.data.stem}{part}_occlusion_seed{args.seed}.json"
     path.write_text(json.dumps(report, indent=1))
     print(f"wrote {path}")

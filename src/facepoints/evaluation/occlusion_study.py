@@ -55,7 +55,7 @@ def uncertainty_summary(result: EvaluationResult, targets: np.ndarray, occluded:
     if result.sigmas is None:
         return None
     errors = normalised_point_errors(result.predictions, targets, scheme)
-    sigma = point_sigma(result.sigmas) / normaliser(targets, scheme)[:, None]
+    sigma = result.sigmas / normaliser(targets, scheme)[:, None, None]
     return sigma_report(errors, sigma, occluded)
 
 

@@ -36,7 +36,10 @@ def sigma_report(errors: np.ndarray, sigma: np.ndarray, occluded: np.ndarray | N
     Keys: ``points``, ``occluded_points``; ``sigma_occluded``, ``sigma_visible`` (mean sigma) and
     ``sigma_ratio`` (occluded / visible); ``error_occluded``, ``error_visible`` (mean error);
     ``spearman`` and ``spearman_visible`` (rank correlation of error and sigma over all / visible
-    points). A value is None where its points are missing or constant.
+    points). With per-axis sigma also ``sqdu_occluded``, ``sqdu_visible``, ``sqdu_ratio``: the
+    mean square root of the covariance determinant, sigma_x * sigma_y (thesis table 5.6; an
+    area, so its ratio is about the square of the sigma ratio). A value is None where its points
+    are missing or constant.
     """
     err = np.asarray(errors, np.float64)
     sig = point_sigma(sigma)
@@ -46,6 +49,12 @@ def sigma_report(errors: np.ndarray, sigma: np.ndarray, occluded: np.ndarray | N
     ok = np.isfinite(err) & np.isfinite(sig)
     vis, hid = ok & ~occ, ok & occ
     s_occ, s_vis = _mean(sig[hid]), _mean(sig[vis])
+    extra = {}
+    if np.ndim(sigma) == 3:
+        sqdu = np.asarray(sigma, np.float64).prod(-1)
+        q_occ, q_vis = _mean(sqdu[hid]), _mean(sqdu[vis])
+        extra = {"sqdu_occluded": q_occ, "sqdu_visible": q_vis,
+                 "sqdu_ratio": q_occ / q_vis if q_occ is not None and q_vis else None}
     return {
         "points": int(ok.sum()),
         "occluded_points": int(hid.sum()),
@@ -56,6 +65,7 @@ def sigma_report(errors: np.ndarray, sigma: np.ndarray, occluded: np.ndarray | N
         "error_visible": _mean(err[vis]),
         "spearman": _spearman(err[ok], sig[ok]),
         "spearman_visible": _spearman(err[vis], sig[vis]),
+        **extra,
     }
 
 

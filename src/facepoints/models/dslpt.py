@@ -31,6 +31,8 @@ from .inherent_relation import InherentRelationDecoder
 from .patches import next_patch_sizes, patch_to_global, sample_patches, sigma_to_global
 
 DISTRIBUTIONS = ("gaussian", "laplace", "none")
+#: variance of each distribution at unit spread: sigma^2 (Gaussian), 2 b^2 (Laplace scale b)
+UNIT_SPREAD_VARIANCE = {"gaussian": 1.0, "laplace": 2.0}
 PATCH_RULES = ("dynamic", "halving")
 MIN_SIGMA = 1e-3  # patch units
 

@@ -125,12 +125,18 @@ def onnxruntime_available() -> bool:
 class FlipTestRuntime:
     """Test-time flip augmentation around another runtime: each crop and its mirror image go
     through the network as one batch; the mirrored prediction is mapped back (x negated, points
-    re-ordered by the scheme's flip permutation; yaw and roll negated) and averaged in; per-point
-    spreads are re-ordered the same way and averaged."""
+    re-ordered by the scheme's flip permutation; yaw and roll negated) and averaged in.
 
-    def __init__(self, inner, flip_permutation: tuple[int, ...]) -> None:
+    Per-point spreads describe the equal mixture of the two predicted distributions, whose
+    variance is the mean of their variances plus the variance of their means: per axis,
+    ``s = sqrt((s1^2 + s2^2) / 2 + (d / 2)^2 / v)`` with ``d`` the distance between the two means
+    and ``v`` the variance of a unit-spread distribution (1 Gaussian, 2 Laplace). So a point on
+    which the two views disagree, e.g. an occluded one, is reported as less certain."""
+
+    def __init__(self, inner, flip_permutation: tuple[int, ...], spread_variance: float = 1.0) -> None:
         self.inner = inner
         self.permutation = list(flip_permutation)
+        self.spread_variance = float(spread_variance)
         self.name = f"{inner.name}+flip"
 
     def __call__(self, crops: np.ndarray) -> NetworkOutput:
@@ -140,5 +146,9 @@ class FlipTestRuntime:
         landmarks = (out.landmarks[:k] + mirrored) / 2
         pose = None if out.pose is None else (out.pose[:k] + out.pose[k:] * np.array([-1, 1, -1], np.float32)) / 2
         prob = None if out.face_prob is None else (out.face_prob[:k] + out.face_prob[k:]) / 2
-        sigma = None if out.sigma is None else (out.sigma[:k] + out.sigma[k:, self.permutation]) / 2
+        sigma = None
+        if out.sigma is not None:
+            s1, s2 = out.sigma[:k], out.sigma[k:, self.permutation]
+            half_gap = (out.landmarks[:k] - mirrored) / 2
+            sigma = np.sqrt((s1 ** 2 + s2 ** 2) / 2 + half_gap ** 2 / self.spread_variance).astype(np.float32)
         return NetworkOutput(landmarks.astype(np.float32), pose, prob, sigma)
