@@ -102,7 +102,12 @@ def test_cost_command_reports_each_point_and_stage_count(dslpt_name, tmp_path, c
     by = {(r["points"], r["stages"]): r for r in rows}
     assert by[(68, 3)]["gflops"] > by[(68, 1)]["gflops"] > 0  # more stages cost more, same weights
     assert by[(68, 3)]["params"] == by[(68, 1)]["params"] > by[(19, 1)]["params"]
-    assert all(r["cpu_ms"] > 0 for r in rows)
+    assert all(r["cpu_ms"] > 0 for r in rows) and "onnx_ms" not in rows[0]
+    assert main(["cost", "--model", dslpt_name, "--points", "19", "--stages", "1", "3", "--repeats", "1",
+                 "--onnx", "--json", str(out)]) == 0
+    assert "ONNX Runtime" in capsys.readouterr().out
+    data = json.loads(out.read_text())
+    assert all(r["onnx_ms"] > 0 for r in data["rows"]) and data["command"].endswith("--onnx")
 
 
 def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_path, capsys):

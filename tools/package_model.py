@@ -65,7 +65,7 @@ def landmark_training(state: dict, args: argparse.Namespace, old: dict) -> dict:
         "config": {**cfg, "model": {k: v for k, v in cfg["model"].items() if k not in ("pose", "tracking")}},
         "epochs_completed": state["epoch"] + 1,
         "best_val_nme": state["best"],
-        "wall_minutes": sum(training_minutes(Path(d) / "log.jsonl") or 0 for d in run_dirs),
+        "wall_minutes": round(sum(training_minutes(Path(d) / "log.jsonl") or 0 for d in run_dirs), 1),
         "machine": "2 CPU cores (x86_64), PyTorch CPU build, no GPU",
         "command": " && ".join(f"facepoints train configs/{Path(d).name}.yaml" for d in run_dirs),
         "notes": args.training_notes or old.get("training", {}).get("notes", ""),

@@ -16,6 +16,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--stages", type=int, nargs="+", default=[1, 2, 3], help="stage counts (default 1 2 3)")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20, help="timed runs per row (median reported)")
+    p.add_argument("--onnx", action="store_true",
+                   help="also time each configuration exported to ONNX Runtime (how shipped models run); "
+                        "needs the onnx package")
     p.add_argument("--json", type=Path, help="also write the rows here")
 
 
@@ -28,11 +31,11 @@ def run(args: argparse.Namespace) -> int:
     if args.backbone:
         config["backbone"] = args.backbone
     rows = cost_rows(card.architecture, config, args.points or THESIS_POINT_COUNTS, args.stages,
-                     args.threads, args.repeats)
+                     args.threads, args.repeats, onnx=args.onnx)
     command = "facepoints cost " + " ".join(
         [f"--model {args.model}"] + ([f"--backbone {args.backbone}"] if args.backbone else [])
-        + [f"--threads {args.threads}"])
-    print(f"{card.architecture} ({config['backbone']}, {config['input_size']} px), PyTorch, batch 1, "
+        + [f"--threads {args.threads}"] + (["--onnx"] if args.onnx else []))
+    print(f"{card.architecture} ({config['backbone']}, {config['input_size']} px), batch 1, "
           f"{args.threads} thread(s); FLOPs = 2 per multiply-add")
     print(format_cost_table(rows))
     if args.json:
