@@ -1,6 +1,7 @@
 """SLPT / DSLPT: patch geometry, the dynamic patch rule, the losses and the coarse-to-fine stages."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -127,3 +128,13 @@ def test_bad_configurations_are_refused():
         DSLPTConfig(distribution="cauchy")
     with pytest.raises(ValueError, match="dynamic"):
         DSLPTConfig(distribution="none", patch_rule="dynamic")
+
+
+def test_mean_radius_per_spread_matches_sampling():
+    """A calibrated sigma predicts the mean 2D error: check the closed forms by sampling."""
+    from facepoints.models import MEAN_RADIUS_PER_SPREAD
+
+    rng = np.random.default_rng(0)
+    for name, draw in (("gaussian", rng.normal), ("laplace", rng.laplace)):
+        radius = np.hypot(*draw(size=(2, 400_000))).mean()
+        assert MEAN_RADIUS_PER_SPREAD[name] == pytest.approx(radius, rel=5e-3)

@@ -3,6 +3,7 @@ sigma in pixels on ``Face``, selectable stages, flip test."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -120,6 +121,7 @@ def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_pat
     assert 0 < report["occluded_point_fraction"] < 1
     assert report["occluded"]["uncertainty"]["occluded_points"] > 0
     assert report["clean"]["uncertainty"]["occluded_points"] == 0
+    assert Path(report["plot"]).is_file() and cv2.imread(report["plot"]) is not None  # sigma reliability PNG
     by_kind = report["occluded"]["by_kind"]
     assert sum(entry["faces"] for entry in by_kind.values()) == 2 and all(kind in text for kind in by_kind)
     assert all(entry["uncertainty"]["points"] == 68 * entry["faces"] for entry in by_kind.values())
@@ -134,6 +136,7 @@ def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_pat
     assert main(args[:2] + ["--model", "atpn_lite0_68"] + args[4:]) == 0  # no sigma: NME only
     report = json.loads(next((tmp_path / "eval").glob("atpn_lite0_68_*_occlusion_seed0.json")).read_text())
     assert report["occluded"]["uncertainty"] is None and report["occluded"]["nme"]["nme"] > 0
+    assert "plot" not in report  # no sigma, no reliability plot
 
 
 def test_evaluate_per_stage_table(dslpt_name, tiny_list, tmp_path, capsys):

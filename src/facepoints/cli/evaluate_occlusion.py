@@ -50,8 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
     name = model_name(args, str(args.out / "checkpoints"))
     lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads, flip_test=args.flip_test)
+    part = ("" if args.split == "all" else f"_{args.split}") + ("_flip" if args.flip_test else "")
+    stem = f"{lm.card.name}_{args.data.stem}{part}_occlusion_seed{args.seed}"
     report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress,
-                             split=args.split, val_fraction=args.val_fraction)
+                             split=args.split, val_fraction=args.val_fraction, plot=args.out / f"{stem}_sigma.png")
     part = "" if args.split == "all" else f" ({args.split} split)"
     print(f"{report['model']} on {args.data}{part} (ground-truth boxes); occluded copy seed {args.seed}: "
           f"{100 * report['occluded_point_fraction']:.1f} % of points occluded")
@@ -66,8 +68,7 @@ def run(args: argparse.Namespace) -> int:
     flip = " --flip-test" if args.flip_test else ""
     report["command"] = f"facepoints evaluate-occlusion {args.data} {which} --seed {args.seed}{split}{flip}"
     args.out.mkdir(parents=True, exist_ok=True)
-    part = ("" if args.split == "all" else f"_{args.split}") + ("_flip" if args.flip_test else "")
-    path = args.out / f"{lm.card.name}_{args.data.stem}{part}_occlusion_seed{args.seed}.json"
+    path = args.out / f"{stem}.json"
     path.write_text(json.dumps(report, indent=1))
-    print(f"wrote {path}")
+    print(f"wrote {path}" + (f" and {report['plot']}" if "plot" in report else ""))
     return 0

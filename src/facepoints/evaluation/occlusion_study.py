@@ -12,8 +12,10 @@ from ..datasets.image_list import read_image_list
 from ..datasets.occluded_copy import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
 from ..datasets.records import FaceRecord
 from ..datasets.splits import split_train_val
+from ..drawing import plot_sigma_reliability
 from ..landmarker import Landmarker
 from ..metrics import normaliser, summarise
+from ..models import MEAN_RADIUS_PER_SPREAD
 from ..metrics.uncertainty import normalised_point_errors, point_sigma, sigma_report
 from ..schemes import LandmarkScheme, get_scheme
 from .evaluate import EvaluationResult, evaluate
@@ -61,12 +63,13 @@ def uncertainty_summary(result: EvaluationResult, targets: np.ndarray, occluded:
 
 def occlusion_study(landmarker: Landmarker, list_path: Path, work_dir: Path, seed: int = 0,
                     threshold: float = 0.08, progress: bool = True, split: str = "all",
-                    val_fraction: float = 0.1) -> dict:
+                    val_fraction: float = 0.1, plot: Path | None = None) -> dict:
     """Evaluate on the clean list (or its ``split``) and its occluded copy (ground-truth boxes).
     Returns a JSON-ready dict: per condition the NME summary and, with sigma, the uncertainty
     summary; on the occluded copy also ``by_kind`` (the same per occluder kind) and
     ``sigma_same_point_ratio``: the mean over occluded points of sigma there over the same
-    point's sigma on the clean face (isolates occlusion from which point it is)."""
+    point's sigma on the clean face (isolates occlusion from which point it is). With ``plot``
+    and a model with sigma, also writes the sigma reliability PNG there (key ``plot``)."""
     list_path = Path(list_path)
     copy = occluded_copy(list_path, Path(work_dir), seed, progress, split, val_fraction)
     occ_records = read_image_list(copy)
@@ -88,7 +91,22 @@ def occlusion_study(landmarker: Landmarker, list_path: Path, work_dir: Path, see
     if results["clean"].sigmas is not None:
         clean_s, occ_s = point_sigma(results["clean"].sigmas), point_sigma(results["occluded"].sigmas)
         out["occluded"]["sigma_same_point_ratio"] = float(np.nanmean(occ_s[occluded] / clean_s[occluded]))
+        if plot is not None:
+            radius = MEAN_RADIUS_PER_SPREAD.get(landmarker.card.config.get("distribution", "gaussian"), 1.0)
+            out["plot"] = str(_plot(results, targets, occluded, scheme, plot, landmarker.card.name, radius))
     return out
+
+
+def _plot(results: dict[str, EvaluationResult], targets: np.ndarray, occluded: np.ndarray,
+          scheme: LandmarkScheme, path: Path, name: str, calibrated: float) -> Path:
+    """Sigma reliability PNG: clean faces, and visible / occluded points of the occluded copy."""
+    scale = normaliser(targets, scheme)[:, None]
+    data = {cond: (normalised_point_errors(r.predictions, targets, scheme), point_sigma(r.sigmas) / scale)
+            for cond, r in results.items()}
+    (ce, cs), (oe, os_) = data["clean"], data["occluded"]
+    groups = {"clean faces": (ce, cs), "occluded copy: visible points": (oe[~occluded], os_[~occluded]),
+              "occluded copy: occluded points": (oe[occluded], os_[occluded])}
+    return plot_sigma_reliability(groups, path, title=name, calibrated=calibrated)
 
 
 def _by_kind(result: EvaluationResult, targets: np.ndarray, occluded: np.ndarray, kinds: list[str],
