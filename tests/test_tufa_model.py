@@ -121,6 +121,7 @@ def test_prompting_a_schemes_anchors_reproduces_it_and_order_is_only_a_permutati
 
 ENCODERS = {
     "cnn_lite0": lambda: None,  # built from TINY.encoder
+    "cnn_lite0_s8": lambda: build_token_encoder("cnn_lite0_s8", 64, TINY.dim),
     "vit_shrunk": lambda: ViTEncoder(64, patch=16, dim=48, depth=1, heads=2, mlp_ratio=2, out_dim=TINY.dim),
 }
 
@@ -147,6 +148,13 @@ def test_token_encoders_give_tokens_and_positions_of_the_requested_width():
     cnn = CNNTokenEncoder("efficientnet_lite0", 64, 32)
     tokens, pos = cnn(images)
     assert tokens.shape == (2, 16, 32) and pos.shape == (1, 16, 32)  # stride 16: 4 x 4 tokens
+    fused = build_token_encoder("cnn_lite0_s8", 64, 32)
+    tokens, pos = fused(images)
+    assert tokens.shape == (2, 64, 32) and pos.shape == (1, 64, 32)  # stride 8: 8 x 8 tokens
+    # the stride-16 projection keeps its name, so cnn_lite0 weights (but its token grid) load into cnn_lite0_s8
+    coarse = {k: v for k, v in cnn.state_dict().items() if k != "pos_embed"}
+    missing, unexpected = fused.load_state_dict(coarse, strict=False)
+    assert not unexpected and {k.split(".")[0] for k in missing} == {"lateral", "pos_embed"}
     vit = ViTEncoder(64, patch=8, dim=48, depth=1, heads=2, out_dim=32)
     tokens, pos = vit(images)
     assert tokens.shape == (2, 64, 32) and pos.shape == (1, 64, 32)

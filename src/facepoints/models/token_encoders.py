@@ -6,7 +6,9 @@ decoder reuses it in the keys of its cross-attention (thesis eq. 6.9: K = F + P,
 * ``ViTEncoder``: a pre-LN ViT without class token (presets ``vit_s16`` / ``vit_s8``: ViT-S,
   trained from scratch here; no pretrained weights are available offline).
 * ``CNNTokenEncoder``: a registry backbone's coarsest map (stride 16 for EfficientNet-Lite0) as
-  tokens; ``.backbone`` can load ImageNet weights.
+  tokens (``cnn_lite0``), or that map upsampled and added to the next finer one, FPN-style
+  (``cnn_lite0_s8``: stride 8, four times the tokens, finer localisation); ``.backbone`` can load
+  ImageNet weights.
 
 ``build_token_encoder`` builds either by name. A ViT preset keeps its own width (384) and a
 final linear layer maps it to the requested ``dim`` (F through the full layer, P through its
@@ -17,6 +19,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .backbones import build_backbone
@@ -25,7 +28,9 @@ VIT_PRESETS: dict[str, dict[str, int]] = {
     "vit_s16": dict(patch=16, dim=384, depth=12, heads=6),
     "vit_s8": dict(patch=8, dim=384, depth=12, heads=6),
 }
-CNN_PRESETS: dict[str, str] = {"cnn_lite0": "efficientnet_lite0"}
+#: name -> (backbone, finer levels fused into the coarsest map's tokens)
+CNN_PRESETS: dict[str, tuple[str, tuple[int, ...]]] = {"cnn_lite0": ("efficientnet_lite0", ()),
+                                                       "cnn_lite0_s8": ("efficientnet_lite0", (-2,))}
 
 
 class ViTEncoder(nn.Module):
@@ -56,23 +61,32 @@ class ViTEncoder(nn.Module):
 
 
 class CNNTokenEncoder(nn.Module):
-    """A registry backbone's map at ``level`` (default the coarsest) -> 1x1 conv to ``dim`` ->
-    LayerNorm over channels -> tokens, plus learnable positional embeddings."""
+    """A registry backbone's coarsest map -> 1x1 conv to ``dim``; each of the ``finer`` levels
+    (e.g. ``(-2,)``) adds its own 1x1 projection to the upsampled sum (FPN-style top-down), and
+    the finest of them sets the token grid. Then LayerNorm over channels -> tokens, plus
+    learnable positional embeddings."""
 
     def __init__(self, backbone_name: str = "efficientnet_lite0", image_size: int = 128, dim: int = 256,
-                 level: int = -1) -> None:
+                 finer: tuple[int, ...] = ()) -> None:
         super().__init__()
         self.backbone = build_backbone(backbone_name)
-        self.level = level
-        side = math.ceil(image_size / self.backbone.strides[level])
-        self.proj = nn.Conv2d(self.backbone.channels[level], dim, 1)
+        self.finer = tuple(sorted(finer, reverse=True))  # coarse to fine, e.g. (-2, -3)
+        finest = self.finer[-1] if self.finer else -1
+        side = math.ceil(image_size / self.backbone.strides[finest])
+        self.proj = nn.Conv2d(self.backbone.channels[-1], dim, 1)
+        self.lateral = nn.ModuleList(nn.Conv2d(self.backbone.channels[level], dim, 1) for level in self.finer)
         self.norm = nn.LayerNorm(dim)
         self.pos_embed = nn.Parameter(torch.randn(1, side * side, dim) * 0.02)
         self.dim = dim
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, S, S) normalised images -> tokens (B, L, dim), positions (1, L, dim)."""
-        tokens = self.norm(self.proj(self.backbone(images)[self.level]).flatten(2).transpose(1, 2))
+        maps = self.backbone(images)
+        x = self.proj(maps[-1])
+        for level, lateral in zip(self.finer, self.lateral):
+            fine = lateral(maps[level])
+            x = fine + F.interpolate(x, size=fine.shape[-2:], mode="bilinear", align_corners=False)
+        tokens = self.norm(x.flatten(2).transpose(1, 2))
         if tokens.shape[1] != self.pos_embed.shape[1]:
             raise ValueError(f"{tokens.shape[1]} tokens for {self.pos_embed.shape[1]} positions: "
                              "the input size differs from the one the encoder was built for")
@@ -80,10 +94,11 @@ class CNNTokenEncoder(nn.Module):
 
 
 def build_token_encoder(name: str, image_size: int, dim: int) -> nn.Module:
-    """``vit_s16``, ``vit_s8`` (preset width, projected to ``dim``) or ``cnn_lite0``."""
+    """``vit_s16``, ``vit_s8`` (preset width, projected to ``dim``), ``cnn_lite0`` or ``cnn_lite0_s8``."""
     if name in VIT_PRESETS:
         return ViTEncoder(image_size, **VIT_PRESETS[name], out_dim=dim)
     if name in CNN_PRESETS:
-        return CNNTokenEncoder(CNN_PRESETS[name], image_size, dim)
+        backbone, finer = CNN_PRESETS[name]
+        return CNNTokenEncoder(backbone, image_size, dim, finer)
     known = ", ".join([*VIT_PRESETS, *CNN_PRESETS])
     raise KeyError(f"unknown token encoder {name!r}; known: {known}")
