@@ -88,7 +88,7 @@ def test_tufa_trains_on_two_sources_and_serves_as_a_landmarker(two_sources, tmp_
         raw = {"name": "tiny_tufa", "architecture": "tufa", "data_root": str(two_sources),
                "train_lists": ["300W/list.txt", "ytf68/list.txt"], "val_fraction": 0.2, "model": TINY_MODEL,
                "imagenet_init": False, "epochs": 1, "batch_size": 2, "warmup_epochs": 1, "workers": 0,
-               "threads": 1, "withhold": [1, 3], "output_dir": str(tmp_path / "runs")}
+               "threads": 1, "withhold": [1, 3], "backbone_lr_scale": 0.1, "output_dir": str(tmp_path / "runs")}
         config = tmp_path / "tufa.yaml"
         config.write_text(json.dumps(raw))  # JSON is YAML
         assert main(["train", str(config), "--no-progress"]) == 0
@@ -99,6 +99,8 @@ def test_tufa_trains_on_two_sources_and_serves_as_a_landmarker(two_sources, tmp_
         state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
         assert state["config"]["model"]["scheme"] == "300w"  # the first source is the default set
         assert {"alignment.300w", "alignment.ytf68", "mean_ytf68"} <= set(state["model"])
+        rest, backbone = state["optimizer"]["param_groups"]  # the backbone learns at 0.1 x the rate
+        assert backbone["lr_scale"] == 0.1 and backbone["lr"] == pytest.approx(0.1 * rest["lr"])
 
         name = register_checkpoint(run / "best.pt", tmp_path / "models")
         lm = Landmarker(name, detector=None, backend="torch", threads=1)
@@ -109,6 +111,20 @@ def test_tufa_trains_on_two_sources_and_serves_as_a_landmarker(two_sources, tmp_
         torch.set_num_threads(threads)
         if name:
             unregister_model(name)
+
+
+def test_parameter_groups_split_off_the_backbone(two_sources):
+    from facepoints.training.trainer import feature_backbone, parameter_groups
+
+    model = build_model(prepare_config(_cfg(two_sources)))
+    assert len(parameter_groups(model)) == 1
+    rest, backbone = parameter_groups(model, 0.1)
+    inner = {id(p) for p in feature_backbone(model).parameters()}
+    assert {id(p) for p in backbone["params"]} == inner and backbone["lr_scale"] == 0.1
+    assert not inner & {id(p) for p in rest["params"]}
+    assert len(rest["params"]) + len(backbone["params"]) == len(list(model.parameters()))
+    with pytest.raises(ValueError, match="positive"):
+        parameter_groups(model, 0.0)
 
 
 def test_lists_with_another_point_count_are_refused(two_sources, tmp_path, capsys):

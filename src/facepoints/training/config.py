@@ -35,6 +35,7 @@ class TrainConfig(RunConfig):
     epochs: int = 120
     batch_size: int = 32
     lr: float = 1e-3
+    backbone_lr_scale: float = 1.0  # the feature backbone's learning rate is lr x this (e.g. 0.1, as DETR does)
     weight_decay: float = 1e-4
     warmup_epochs: int = 2
     ema_decay: float | None = None  # exponential moving average of weights and BN statistics; validated and saved

@@ -42,6 +42,19 @@ def feature_backbone(model: nn.Module) -> nn.Module | None:
     return backbone if backbone is not None else getattr(getattr(model, "encoder", None), "backbone", None)
 
 
+def parameter_groups(model: nn.Module, backbone_lr_scale: float = 1.0) -> list[dict]:
+    """Optimiser parameter groups: one, or with ``backbone_lr_scale`` != 1 the rest first and the
+    feature backbone second with ``lr_scale`` (the trainer multiplies its learning rate by it)."""
+    backbone = feature_backbone(model)
+    if backbone_lr_scale == 1.0 or backbone is None:
+        return [{"params": list(model.parameters())}]
+    if backbone_lr_scale <= 0:
+        raise ValueError(f"backbone_lr_scale must be positive, got {backbone_lr_scale}")
+    inner = {id(p) for p in backbone.parameters()}
+    return [{"params": [p for p in model.parameters() if id(p) not in inner]},
+            {"params": list(backbone.parameters()), "lr_scale": backbone_lr_scale}]
+
+
 def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
     """Copy the ``backbone.*`` weights of a training checkpoint (any architecture with the same
     backbone) into ``model``'s feature backbone; returns the number of tensors copied."""
@@ -149,7 +162,8 @@ class Trainer:
         self.val_loader = DataLoader(self.val_set, 64, num_workers=0)
         self.model = self.build_model()
         self.objective = OBJECTIVES[cfg.architecture]
-        self.optimizer = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.optimizer = torch.optim.AdamW(parameter_groups(self.model, cfg.backbone_lr_scale), lr=cfg.lr,
+                                           weight_decay=cfg.weight_decay)
         self.start_epoch, self.best = 0, float("inf")
         last = self.dir / "last.pt"
         if not last.exists():
@@ -225,7 +239,7 @@ class Trainer:
                    disable=not self.progress)
         for i, batch in enumerate(bar):
             for group in self.optimizer.param_groups:
-                group["lr"] = lr_at(epoch * steps + i, total, warmup, cfg.lr)
+                group["lr"] = lr_at(epoch * steps + i, total, warmup, cfg.lr) * group.get("lr_scale", 1.0)
             loss = self.objective(self.model, batch, self.scheme, cfg)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
