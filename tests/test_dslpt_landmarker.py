@@ -131,6 +131,9 @@ def test_evaluate_occlusion_reports_nme_and_sigma(dslpt_name, tiny_list, tmp_pat
     assert report["split"] == "val" and report["command"].endswith("--split val --val-fraction 1")
     assert report["clean"]["nme"]["count"] == 2
     assert main(args + ["--flip-test"]) == 0
+    capsys.readouterr()
+    assert main(args + ["--split", "val", "--val-fraction", "0"]) == 2  # an empty split: one clear line
+    assert "no faces in its val split" in capsys.readouterr().err
     report = json.loads(next((tmp_path / "eval").glob("*_flip_occlusion_seed0.json")).read_text())
     assert report["command"].endswith("--flip-test") and report["occluded"]["uncertainty"]["sigma_ratio"] > 0
     assert main(args[:2] + ["--model", "atpn_lite0_68"] + args[4:]) == 0  # no sigma: NME only

@@ -71,11 +71,13 @@ def occlusion_study(landmarker: Landmarker, list_path: Path, work_dir: Path, see
     point's sigma on the clean face (isolates occlusion from which point it is). With ``plot``
     and a model with sigma, also writes the sigma reliability PNG there (key ``plot``)."""
     list_path = Path(list_path)
+    clean_records = split_records(read_image_list(list_path), split, val_fraction)
+    if not clean_records:
+        raise ValueError(f"{list_path}: no faces in its {split} split (val_fraction {val_fraction:g})")
     copy = occluded_copy(list_path, Path(work_dir), seed, progress, split, val_fraction)
     occ_records = read_image_list(copy)
     names = [r.image_path.relative_to(copy.parent).as_posix() for r in occ_records]
     flags, kinds = read_occlusion_flags(copy.parent), read_occlusion_kinds(copy.parent)
-    clean_records = split_records(read_image_list(list_path), split, val_fraction)
     occluded = np.stack([flags[n] for n in names])
     scheme = get_scheme(clean_records[0].scheme)
     out = {"model": landmarker.card.name, "data": str(list_path), "split": split, "seed": seed,
