@@ -12,7 +12,7 @@ from facepoints.datasets.formats.pts import write_pts
 from facepoints.datasets.image_list import read_image_list
 from facepoints.datasets.landmark_dataset import EpochSampler, LandmarkDataset
 from facepoints.datasets.records import FaceRecord
-from facepoints.datasets.splits import split_train_val
+from facepoints.datasets.splits import split_records, split_train_val
 from facepoints.geometry import (apply_affine, box_from_points, compose_affine, invert_affine,
                                  similarity_matrix)
 from facepoints.pipeline.crop import CropSpec, crop_to_image, warp_crop
@@ -222,6 +222,10 @@ def test_split_is_independent_of_list_order():
     assert {r.image_path for r in va} == {r.image_path for r in va2}
     assert len(tr) + len(va) == 200 and 25 < len(va) < 75
     assert split_train_val(recs, 0.0)[1] == []
+    assert split_records(recs, "val", 0.25) == va and split_records(recs, "train", 0.25) == tr
+    assert split_records(recs, "all", 0.25) == recs
+    with pytest.raises(ValueError, match="all, train or val"):
+        split_records(recs, "test", 0.25)
 
 
 def test_image_list_reads_one_based_pts(tmp_path):

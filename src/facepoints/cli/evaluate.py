@@ -56,14 +56,12 @@ def parse_indices(tokens: list[str] | None) -> list[int] | None:
 
 def run(args: argparse.Namespace) -> int:
     from ..datasets.image_list import read_image_list
-    from ..datasets.splits import split_train_val
+    from ..datasets.splits import split_records
     from ..evaluation.evaluate import evaluate
     from ..landmarker import Landmarker
     from ..schemes import scheme_plane_points
 
-    records = read_image_list(args.data)
-    if args.split != "all":
-        records = split_train_val(records, args.val_fraction)[args.split == "val"]
+    records = split_records(read_image_list(args.data), args.split, args.val_fraction)
     points = parse_indices(args.only_points)
     if args.zero_shot and points is None:
         raise ValueError("--zero-shot needs --only-points (the scheme points to prompt)")

@@ -17,3 +17,13 @@ def split_train_val(records: Sequence[FaceRecord], val_fraction: float) -> tuple
     for rec in records:
         (val if _bucket(rec.image_path.name) < val_fraction else train).append(rec)
     return train, val
+
+
+def split_records(records: Sequence[FaceRecord], split: str, val_fraction: float) -> list[FaceRecord]:
+    """``records`` (``split="all"``) or their training / validation part, split exactly as
+    ``facepoints train`` does."""
+    if split == "all":
+        return list(records)
+    if split not in ("train", "val"):
+        raise ValueError(f"split must be all, train or val, not {split!r}")
+    return split_train_val(records, val_fraction)[split == "val"]

@@ -10,25 +10,14 @@ import numpy as np
 
 from ..datasets.image_list import read_image_list
 from ..datasets.occluded_copy import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
-from ..datasets.records import FaceRecord
-from ..datasets.splits import split_train_val
+from ..datasets.splits import split_records
 from ..drawing import plot_sigma_reliability
 from ..landmarker import Landmarker
 from ..metrics import normaliser, summarise
-from ..models import MEAN_RADIUS_PER_SPREAD
 from ..metrics.uncertainty import normalised_point_errors, point_sigma, sigma_report
+from ..models import MEAN_RADIUS_PER_SPREAD
 from ..schemes import LandmarkScheme, get_scheme
 from .evaluate import EvaluationResult, evaluate
-
-
-def split_records(records: list[FaceRecord], split: str, val_fraction: float) -> list[FaceRecord]:
-    """``records`` (``split="all"``) or their training / validation part, split exactly as
-    ``facepoints train`` does."""
-    if split == "all":
-        return records
-    if split not in ("train", "val"):
-        raise ValueError(f"split must be all, train or val, not {split!r}")
-    return split_train_val(records, val_fraction)[split == "val"]
 
 
 def occluded_copy(list_path: Path, work_dir: Path, seed: int, progress: bool = True, split: str = "all",
