@@ -147,6 +147,14 @@ def test_augmentation_paints_landmark_aware_occluders(astronaut, astronaut_point
     with pytest.raises(ValueError, match="kinds"):
         AugmentConfig(face_occluder=0.5, face_occluder_kinds=("scarf",))
 
+    def covered(blocks: int) -> float:  # mean share of the crop the rectangles changed, over 12 draws
+        def draw(seed: int, occlusion: float) -> np.ndarray:
+            cfg = AugmentConfig(**{**still, "occlusion": occlusion}, occlusion_blocks=blocks)
+            return augment_crop(astronaut, astronaut_points, box, spec, scheme, cfg, np.random.default_rng(seed))[0]
+        return np.mean([(draw(seed, 1.0) != draw(seed, 0.0)).any(-1).mean() for seed in range(12)])
+
+    assert covered(5) > 1.5 * covered(1) > 0
+
 
 def test_round_trip_on_300w(tmp_path, data_root):
     root = data_root / "300W"

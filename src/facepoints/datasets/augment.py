@@ -26,6 +26,7 @@ class AugmentConfig:
     grey: float = 0.2
     occlusion: float = 0.5
     occlusion_max: float = 0.4         # largest occluder side, fraction of the crop
+    occlusion_blocks: int = 1          # up to this many rectangles when occluding (thesis ch. 5.4.4: five)
     brightness_prob: float = 0.5
     brightness: float = 0.3
     face_occluder: float = 0.0         # chance of a landmark-aware occluder (``datasets.occlusion``)
@@ -79,7 +80,9 @@ def photometric(crop: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) 
         factor = 1.0 + rng.uniform(-cfg.brightness, cfg.brightness)
         out = np.clip(out.astype(np.float32) * factor, 0, 255).astype(np.uint8)
     if rng.random() < cfg.occlusion:
-        out = occlude(out, cfg.occlusion_max, rng)
+        blocks = 1 if cfg.occlusion_blocks <= 1 else int(rng.integers(1, cfg.occlusion_blocks + 1))
+        for _ in range(blocks):
+            out = occlude(out, cfg.occlusion_max, rng)
     return out
 
 
