@@ -26,7 +26,7 @@ class AugmentConfig:
     grey: float = 0.2
     occlusion: float = 0.5
     occlusion_max: float = 0.4         # largest occluder side, fraction of the crop
-    occlusion_blocks: int = 1          # up to this many rectangles when occluding (thesis ch. 5.4.4: five)
+    occlusion_blocks: int = 1          # up to this many rectangles when occluding (thesis ch. 5.3.4: five)
     brightness_prob: float = 0.5
     brightness: float = 0.3
     face_occluder: float = 0.0         # chance of a landmark-aware occluder (``datasets.occlusion``)
