@@ -8,13 +8,13 @@ import numpy as np
 
 from .detectors import Detection, FaceDetector, create_detector, default_detector
 from .geometry import box_from_points, validate_boxes
+from .models import UNIT_SPREAD_VARIANCE
 from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.crop import CropSpec
 from .pipeline.decode import DecodedOutput, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
-from .models import UNIT_SPREAD_VARIANCE
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme

@@ -75,21 +75,21 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(lm, records, args.normalisation, args.threshold, args.boxes, root=args.data.parent,
                           progress=not args.no_progress, points=points)
         print(result.table() if stages is None else f"stages={stages}\n{result.table()}")
-        _write_outputs(args, lm, result, stages)
+        _write_outputs(args, lm, result, stages, points)
         rows.append((stages, result.overall))
     if len(rows) > 1:
         print("\nper stage (all faces):\n" + "\n".join(f"  {k} stage(s): {s.row()}" for k, s in rows))
     return 0
 
 
-def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None) -> None:
+def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, points: list[int] | None) -> None:
     """CED PNG and JSON (with the command that reproduces them) for one evaluation."""
     from ..drawing import plot_ced
 
     args.out.mkdir(parents=True, exist_ok=True)
     split = "" if args.split == "all" else f"_{args.split}"
     staged = "" if stages is None else f"_stages{stages}"
-    subset = "" if args.only_points is None else f"_{len(parse_indices(args.only_points))}pts"
+    subset = "" if points is None else f"_{len(points)}pts"
     subset += "_zeroshot" if args.zero_shot else ""
     stem = (f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
             f"{staged}{subset}")
