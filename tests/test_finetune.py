@@ -122,7 +122,7 @@ def test_finetune_to_a_new_five_point_scheme_registers_and_detects(data, base, t
         unregister_model(name)
 
 
-def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path):
+def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path, capsys):
     cfg = FinetuneConfig(base=str(base), data=str(data / "five" / "list.txt"), scheme="five_pts", like="celeba5",
                          limit=1, draw_seed=3, output_dir=str(tmp_path), **{**TINY, "batch_size": 4,
                                                                             "epoch_samples": 10})
@@ -132,6 +132,7 @@ def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path)
     assert state["config"]["scheme"] == "celeba5" and "scheme_definition" not in state  # a known scheme
     assert state["config"]["augment"]["flip"] > 0  # celeba5 knows its mirror pairs
     assert np.isfinite(json.loads((best.parent / "log.jsonl").read_text())["train_loss"])
+    assert "no validation faces" in capsys.readouterr().out  # not "val NME nan %"
     assert _model(best)(torch.zeros(2, 3, 64, 64)).shape == (2, 5, 2)
     other = FinetuneConfig(**{**cfg.__dict__, "draw_seed": 1, "name": cfg.run_name})
     with pytest.raises(ValueError, match="other faces"):  # one run folder, one fine-tuning

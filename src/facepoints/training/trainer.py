@@ -267,6 +267,7 @@ class Trainer:
                    "seconds": round(time.time() - t0, 1), "lr": self.optimizer.param_groups[0]["lr"]}
             with open(self.dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
-            print(f"epoch {epoch + 1}/{self.cfg.epochs} loss {loss:.4f} val NME {100 * val:.3f} %"
+            scored = "no validation faces" if np.isnan(val) else f"val NME {100 * val:.3f} %"
+            print(f"epoch {epoch + 1}/{self.cfg.epochs} loss {loss:.4f} {scored}"
                   f"{' *' if improved else ''} ({row['seconds']} s)", flush=True)
         return self.best
