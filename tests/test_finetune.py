@@ -133,6 +133,8 @@ def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path,
     assert state["config"]["augment"]["flip"] > 0  # celeba5 knows its mirror pairs
     assert np.isfinite(json.loads((best.parent / "log.jsonl").read_text())["train_loss"])
     assert "no validation faces" in capsys.readouterr().out  # not "val NME nan %"
+    finetune(cfg, progress=False)  # finished: resuming trains nothing more
+    assert "(best: no validation faces)" in capsys.readouterr().out
     assert _model(best)(torch.zeros(2, 3, 64, 64)).shape == (2, 5, 2)
     other = FinetuneConfig(**{**cfg.__dict__, "draw_seed": 1, "name": cfg.run_name})
     with pytest.raises(ValueError, match="other faces"):  # one run folder, one fine-tuning

@@ -89,6 +89,11 @@ def load_splits(cfg: TrainConfig):
     return train, val, sources
 
 
+def describe_val(val: float) -> str:
+    """``val NME 3.512 %``, or ``no validation faces`` for the NaN of an empty validation split."""
+    return "no validation faces" if np.isnan(val) else f"val NME {100 * val:.3f} %"
+
+
 def ema_decay_at(updates: int, decay: float) -> float:
     """The averaging decay after ``updates`` updates: ``min(decay, (1 + n) / (10 + n))``, so early in
     a run the average follows the weights (a fixed 0.999 would still weigh the initial weights by
@@ -214,7 +219,7 @@ class Trainer:
             self.ema.n_averaged.fill_(state.get("ema_updates", 1))
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch, self.best = state["epoch"] + 1, state["best"]
-        print(f"resumed {path} at epoch {self.start_epoch} (best val NME {100 * self.best:.3f} %)")
+        print(f"resumed {path} at epoch {self.start_epoch} (best: {describe_val(self.best)})")
 
     @property
     def evaluated_model(self) -> nn.Module:
@@ -267,7 +272,6 @@ class Trainer:
                    "seconds": round(time.time() - t0, 1), "lr": self.optimizer.param_groups[0]["lr"]}
             with open(self.dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
-            scored = "no validation faces" if np.isnan(val) else f"val NME {100 * val:.3f} %"
-            print(f"epoch {epoch + 1}/{self.cfg.epochs} loss {loss:.4f} {scored}"
+            print(f"epoch {epoch + 1}/{self.cfg.epochs} loss {loss:.4f} {describe_val(val)}"
                   f"{' *' if improved else ''} ({row['seconds']} s)", flush=True)
         return self.best
