@@ -15,7 +15,7 @@ from facepoints.cli.main import main
 from facepoints.datasets.formats.pts import write_pts
 from facepoints.datasets.repeat import RepeatedFaces
 from facepoints.evaluation import few_shot
-from facepoints.evaluation.few_shot import FewShotConfig, planned_runs, run_protocol
+from facepoints.evaluation.few_shot import FewShotConfig, finished_results, planned_runs, run_protocol, write_summary
 from facepoints.geometry import box_from_points
 from facepoints.models import TUFA, TUFAConfig
 from facepoints.registry import load_network, unregister_model
@@ -166,6 +166,7 @@ def test_protocol_writes_runs_and_summary_and_skips_finished_runs(data, base, tm
                                                                  ("scratch", "1", 2), ("scratch", "all", 1)]
     assert all(np.isfinite(r["nme"]) and r["nme_std"] >= 0 for r in rows)
     assert "| finetune | 1 | 2 |" in (out / "summary.md").read_text()
+    assert cv2.imread(str(out / "summary.png")).shape[2] == 3
     assert not (out / "runs" / "finetune_n1_d0" / "last.pt").exists()
 
     def refuse(*args, **kwargs):
@@ -173,6 +174,10 @@ def test_protocol_writes_runs_and_summary_and_skips_finished_runs(data, base, tm
 
     monkeypatch.setattr(few_shot, "finetune", refuse)
     assert run_protocol(cfg) == rows
+    (out / "results" / "scratch_nall_d0.json").unlink()  # an unfinished run is left out of a summary
+    assert [r["runs"] for r in write_summary(cfg, finished_results(cfg))] == [2, 1, 2]
+    with pytest.raises(ValueError, match="no finished few-shot runs"):
+        write_summary(cfg, [])
 
 
 # --- pieces -----------------------------------------------------------------------------------------

@@ -7,14 +7,17 @@ Usage (pretrained on ytf68 only, new alignment set for 300W's 68 points):
       --scheme fs300w --like ibug68 --out evaluation/few_shot_300w
 
 Rerun the same command to resume: runs whose results/<run>.json exists are skipped. Writes
-results/<run>.json per run and summary.json / summary.md (mean ± std per mode and size).
+results/<run>.json per run and summary.json / summary.md (mean ± std per mode and size) / summary.png.
+Parallel processes may share --out if each gets its own --modes or --sizes; afterwards
+`--summary-only` (same --out, every mode and size) summarises the finished runs without training.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
-from facepoints.evaluation.few_shot import MODES, FewShotConfig, run_protocol
+from facepoints.evaluation.few_shot import MODES, FewShotConfig, finished_results, run_protocol, write_summary
 from facepoints.training.finetune import FinetuneConfig
 
 
@@ -41,12 +44,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default="evaluation/few_shot")
     ap.add_argument("--progress", action="store_true")
+    ap.add_argument("--summary-only", action="store_true", help="summarise finished runs; train nothing")
     args = ap.parse_args(argv)
     template = FinetuneConfig(base=args.base, data=args.train, scheme=args.scheme, like=args.like,
                               epochs=args.epochs, epoch_samples=args.epoch_samples, batch_size=args.batch_size,
                               lr=args.lr, imagenet_init=not args.no_imagenet, threads=args.threads)
     cfg = FewShotConfig(template, args.test, args.out, args.sizes, args.draws, tuple(args.modes))
-    run_protocol(cfg, progress=args.progress)
+    try:
+        if args.summary_only:
+            write_summary(cfg, finished_results(cfg))
+        else:
+            run_protocol(cfg, progress=args.progress)
+    except (OSError, ValueError) as err:
+        print(f"few_shot_protocol: {err}", file=sys.stderr)
+        return 2
     return 0
 
 

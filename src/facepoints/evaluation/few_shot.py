@@ -5,7 +5,8 @@ boxes, as ``facepoints evaluate``).
 
 Layout under ``output_dir``: ``runs/<run>/`` (training; ``last.pt`` is dropped once scored),
 ``results/<run>.json`` (one per run; a run whose JSON exists is skipped, so a rerun resumes),
-``summary.json`` and ``summary.md`` (mean ± std over draws per mode and size).
+``summary.json`` and ``summary.md`` (mean ± std over draws per mode and size) and ``summary.png``
+(NME against the number of faces, per mode).
 Run names: ``<finetune|scratch>_n<size|all>_d<draw>``.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..drawing import plot_few_shot
 from ..landmarker import Landmarker
 from ..registry import unregister_model
 from ..training.checkpoint import register_checkpoint
@@ -125,6 +127,15 @@ def _pm(mean: float | None, std: float | None, scale: float) -> str:
     return "n/a" if mean is None else f"{scale * mean:.3f} ± {scale * std:.3f}"
 
 
+def plot_runs(results: list[dict], path: str | Path, title: str = "Few-shot") -> Path:
+    """``plot_few_shot`` of run results: test NME per draw against the number of faces it used."""
+    runs: dict[str, dict[int, list[float]]] = {}
+    for r in results:
+        if r["test"]["nme"] is not None:
+            runs.setdefault(r["mode"], {}).setdefault(len(r["faces"]), []).append(r["test"]["nme"])
+    return plot_few_shot(runs, path, title=title)
+
+
 def run_protocol(cfg: FewShotConfig, progress: bool = False) -> list[dict]:
     """Every planned run (skipping finished ones), then the summary files; returns the rows."""
     results = []
@@ -133,11 +144,27 @@ def run_protocol(cfg: FewShotConfig, progress: bool = False) -> list[dict]:
         nme = result["test"]["nme"]
         print(f"{run.name}: test NME {'n/a' if nme is None else f'{100 * nme:.3f} %'}", flush=True)
         results.append(result)
+    return write_summary(cfg, results)
+
+
+def finished_results(cfg: FewShotConfig) -> list[dict]:
+    """The result JSONs already written for ``cfg``'s planned runs (e.g. by parallel protocol
+    processes, each given some modes or sizes), in plan order; unfinished runs are left out."""
+    folder = Path(cfg.output_dir) / "results"
+    paths = [folder / f"{run.name}.json" for run in planned_runs(cfg)]
+    return [json.loads(p.read_text()) for p in paths if p.is_file()]
+
+
+def write_summary(cfg: FewShotConfig, results: list[dict]) -> list[dict]:
+    """``summary.json``, ``summary.md`` and ``summary.png`` of ``results``; prints and returns the rows."""
+    if not results:
+        raise ValueError(f"no finished few-shot runs in {cfg.output_dir}")
     rows = summarise_runs(results)
     out = Path(cfg.output_dir)
     (out / "summary.json").write_text(json.dumps({"rows": rows, "test_list": cfg.test_list,
                                                   "template": asdict(cfg.template)}, indent=1) + "\n")
     table = summary_table(rows, cfg.threshold)
     (out / "summary.md").write_text(table + "\n")
+    plot_runs(results, out / "summary.png", title=f"Few-shot on {Path(cfg.test_list).name}")
     print(table)
     return rows
