@@ -143,7 +143,9 @@ def test_detect_non_image_exit_2(tmp_path, capsys):
     fake = tmp_path / "fake.jpg"
     fake.write_text("plain text, not a JPEG\n")
     assert main(["detect", str(fake), "--out", str(tmp_path / "out")]) == 2
-    assert "fake.jpg" in one_error_line(capsys.readouterr().err, "detect")
+    captured = capsys.readouterr()
+    assert "fake.jpg" in one_error_line(captured.err, "detect")
+    assert "results in" not in captured.out  # no results to point at
     assert not (tmp_path / "out" / "fake.json").exists()
 
 

@@ -116,5 +116,6 @@ def run(args: argparse.Namespace) -> int:
         summary.append(f"{record['image']}: {len(faces)} face(s)")
     for line in summary:
         print(line)
-    print(f"results in {args.out}/")
+    if summary:  # nothing was written when every image failed
+        print(f"results in {args.out}/")
     return 2 if failed else 0
