@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from facepoints.schemes import get_scheme
 torch.set_num_threads(1)
 
 TINY = TUFAConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2)
+REFINED = replace(TINY, refine_stages=2, refine_layers=1, refine_grid=3)
 
 
 def _mean29() -> np.ndarray:
@@ -95,8 +97,9 @@ def test_masking_keeps_batches_of_different_schemes_rectangular():
 
 # --- prompting ----------------------------------------------------------------------------------
 
-def test_prompting_a_schemes_anchors_reproduces_it_and_order_is_only_a_permutation():
-    model = _model(perturb=0.02)
+@pytest.mark.parametrize("config", [TINY, REFINED], ids=["plain", "refined"])
+def test_prompting_a_schemes_anchors_reproduces_it_and_order_is_only_a_permutation(config):
+    model = _model(config, perturb=0.02)
     with torch.no_grad():
         model.head[-1].weight.normal_(std=0.5)  # predictions well away from the plane positions
     model.eval()
@@ -112,7 +115,8 @@ def test_prompting_a_schemes_anchors_reproduces_it_and_order_is_only_a_permutati
         permuted = model.forward_points(images, anchors[per_sample])
         assert torch.allclose(permuted, torch.gather(out, 1, per_sample.unsqueeze(-1).expand(-1, -1, 2)), atol=1e-5)
         layers = model.forward_points(images, anchors, all_layers=True)
-        assert layers.shape == (TINY.layers, 2, 68, 2) and torch.allclose(layers[-1], out, atol=1e-6)
+        assert layers.shape == (config.layers + config.refine_stages, 2, 68, 2)
+        assert torch.allclose(layers[-1], out, atol=1e-6)
         free = model.forward_points(images, torch.tensor([[0.0, 0.0], [1.5, -2.0], [0.3, 0.1]]))
         assert free.shape == (2, 3, 2) and torch.isfinite(free).all()
 
@@ -122,6 +126,7 @@ def test_prompting_a_schemes_anchors_reproduces_it_and_order_is_only_a_permutati
 ENCODERS = {
     "cnn_lite0": lambda: None,  # built from TINY.encoder
     "cnn_lite0_s8": lambda: build_token_encoder("cnn_lite0_s8", 64, TINY.dim),
+    "cnn_lite0_refined": "refined",
     "vit_shrunk": lambda: ViTEncoder(64, patch=16, dim=48, depth=1, heads=2, mlp_ratio=2, out_dim=TINY.dim),
 }
 
@@ -129,7 +134,8 @@ ENCODERS = {
 @pytest.mark.parametrize("encoder", list(ENCODERS))
 def test_a_gradient_reaches_every_parameter(encoder):
     torch.manual_seed(0)
-    model = _model(encoder=ENCODERS[encoder](), perturb=0.01).train()
+    build = ENCODERS[encoder]
+    model = (_model(REFINED, perturb=0.01) if build == "refined" else _model(encoder=build(), perturb=0.01)).train()
     images = _images()
     anchors, idx = masked_anchor_batch(model, ["ibug68", "ibug68"], generator=torch.Generator().manual_seed(0))
     target = torch.rand(2, anchors.shape[1], 2) * 1.2 - 0.6
@@ -195,3 +201,18 @@ def test_schemes_survive_a_state_dict_round_trip_and_offsets_learn():
     grad = model.alignment["cofw29"].grad
     assert grad is not None and (grad.abs().sum(dim=1) > 0).all()  # every anchor's offset learns
     assert model.alignment["ibug68"].grad is None
+
+
+def test_refinement_moves_points_within_its_patches_and_needs_a_cnn_encoder():
+    model = _model(REFINED, perturb=0.02).eval()
+    images = _images()
+    with torch.inference_mode():
+        layers = model.forward_points(images, model.anchors(), all_layers=True)
+    decoded, first, second = layers[REFINED.layers - 1], layers[-2], layers[-1]
+    # both stages move the decoder's estimate (offsets in units of their patch sides 0.25 and 0.125)
+    assert (first - decoded).abs().max() > 0 and (second - first).abs().max() > 0
+    vit = ViTEncoder(64, patch=16, dim=48, depth=1, heads=2, mlp_ratio=2, out_dim=REFINED.dim)
+    with pytest.raises(ValueError, match="CNN token encoder"):
+        TUFA(REFINED, get_scheme("ibug68").mean_shape, encoder=vit)
+    with pytest.raises(ValueError, match="refine_stages"):
+        replace(TINY, refine_stages=-1)

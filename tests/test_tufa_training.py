@@ -22,7 +22,7 @@ from facepoints.models.tufa import masked_anchor_batch
 from facepoints.pipeline.crop import CropSpec
 from facepoints.registry import unregister_model
 from facepoints.schemes import get_scheme
-from facepoints.training.checkpoint import register_checkpoint
+from facepoints.training.checkpoint import load_grown_state, register_checkpoint
 from facepoints.training.config import TrainConfig
 from facepoints.training.trainer import build_model, validate
 from facepoints.training.tufa_objective import anchor_l1_loss, batch_generator, tufa_objective
@@ -242,6 +242,25 @@ def test_validation_ignores_withheld_points():
     assert validate(Fixed(), loader, IBUG, kept_points(68, [5])) == 0.0
 
 
+def test_a_refined_model_starts_from_a_plain_checkpoint(two_sources, tmp_path, capsys):
+    plain = build_model(prepare_config(_cfg(two_sources)))
+    torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
+    refined_model = TUFAConfig(**TINY_MODEL, refine_stages=1, refine_layers=1, refine_grid=3)
+    cfg = _cfg(two_sources, model=refined_model, init_checkpoint=str(tmp_path / "plain.pt"),
+               output_dir=str(tmp_path / "runs"))
+    refined = build_model(prepare_config(cfg))
+    fresh = load_grown_state(refined, plain.state_dict())
+    assert fresh and all(key.startswith("refiner.") for key in fresh)
+    assert torch.equal(refined.decoder[0].mlp[0].weight, plain.decoder[0].mlp[0].weight)
+    with pytest.raises(KeyError, match="weights this model lacks"):
+        load_grown_state(plain, refined.state_dict())
+    config = tmp_path / "refined.yaml"
+    config.write_text(json.dumps({**{k: v for k, v in vars(cfg).items() if k not in ("model", "augment")},
+                                  "model": vars(refined_model)}))
+    assert main(["train", str(config), "--no-progress"]) == 0
+    assert "new, freshly initialised: refiner" in capsys.readouterr().out
+
+
 # --- config checks -------------------------------------------------------------------------------
 
 def test_bad_tufa_configs_are_refused(two_sources):
@@ -261,7 +280,7 @@ def test_bad_tufa_configs_are_refused(two_sources):
 
 def test_shipped_tufa_configs_parse():
     configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("tufa_*.yaml"))
-    assert len(configs) == 6
+    assert len(configs) == 7
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
     ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"
     assert ytf.model.scheme == "ytf68" and ytf.imagenet_init and ytf.init_backbone is None
@@ -271,3 +290,4 @@ def test_shipped_tufa_configs_parse():
     assert parsed["tufa_lite0_68_zeroshot"].withhold == ZERO_SHOT
     assert parsed["tufa_lite0_68_zeroshot_jaw"].withhold == list(range(17))
     assert source_schemes(parsed["tufa_lite0_68_multi_noalign"]) == ["300w", "300w"]
+    assert parsed["tufa_lite0_68_multi_refine"].model.refine_stages == 2

@@ -81,7 +81,12 @@ class CNNTokenEncoder(nn.Module):
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, S, S) normalised images -> tokens (B, L, dim), positions (1, L, dim)."""
-        maps = self.backbone(images)
+        tokens, positions, _ = self.tokens_and_maps(images)
+        return tokens, positions
+
+    def tokens_and_maps(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:
+        """As ``forward``, plus the backbone's feature maps, finest first (local refinement)."""
+        maps = list(self.backbone(images))
         x = self.proj(maps[-1])
         for level, lateral in zip(self.finer, self.lateral):
             fine = lateral(maps[level])
@@ -90,7 +95,7 @@ class CNNTokenEncoder(nn.Module):
         if tokens.shape[1] != self.pos_embed.shape[1]:
             raise ValueError(f"{tokens.shape[1]} tokens for {self.pos_embed.shape[1]} positions: "
                              "the input size differs from the one the encoder was built for")
-        return tokens + self.pos_embed, self.pos_embed
+        return tokens + self.pos_embed, self.pos_embed, maps
 
 
 def build_token_encoder(name: str, image_size: int, dim: int) -> nn.Module:

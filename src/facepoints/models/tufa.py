@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from .inherent_relation import InherentRelationLayer
+from .local_refiner import LocalRefiner
 from .structure_prompts import structure_prompts
 from .token_encoders import build_token_encoder
 
@@ -33,7 +34,10 @@ _SCHEME_NAME = re.compile(r"[A-Za-z0-9_]+")
 class TUFAConfig:
     """Architecture hyper-parameters (stored in model cards). ``keep_fraction`` is the share of
     anchors kept by training-time masking (thesis: 25 %); ``plane_to_crop`` maps the plane (the
-    tight landmark box) into the crop, which is ``crop_margin`` = 1.25 times larger."""
+    tight landmark box) into the crop, which is ``crop_margin`` = 1.25 times larger.
+    ``refine_stages`` > 0 adds a ``LocalRefiner`` (CNN encoders only): that many coarse-to-fine
+    stages of ``refine_layers`` layers on ``refine_grid`` x ``refine_grid`` patches of the finer
+    backbone maps, the first ``refine_patch`` wide (normalised crop units), each next one half."""
 
     num_points: int = 68
     input_size: int = 128
@@ -48,6 +52,10 @@ class TUFAConfig:
     plane_to_crop: float = 0.8
     dropout: float = 0.0
     scheme: str = "ibug68"
+    refine_stages: int = 0
+    refine_layers: int = 2
+    refine_grid: int = 7
+    refine_patch: float = 0.25
 
     def __post_init__(self) -> None:
         if self.dim % 4 or self.dim % self.heads:
@@ -56,6 +64,8 @@ class TUFAConfig:
             raise ValueError(f"keep_fraction must be in (0, 1], not {self.keep_fraction}")
         if not _SCHEME_NAME.fullmatch(self.scheme):
             raise ValueError(f"scheme name {self.scheme!r} must be letters, digits and underscores")
+        if self.refine_stages < 0 or self.refine_layers < 1 or self.refine_grid < 1 or self.refine_patch <= 0:
+            raise ValueError("refine_stages must be >= 0, refine_layers and refine_grid >= 1, refine_patch > 0")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -91,11 +101,20 @@ class TUFA(nn.Module):
                                   nn.Linear(config.dim, 2))
         nn.init.normal_(self.head[-1].weight, std=1e-3)  # start at the plane position
         nn.init.zeros_(self.head[-1].bias)
+        self.refiner = self._build_refiner(config)
         self.register_buffer("pixel_mean", torch.tensor(127.0))
         self.register_buffer("pixel_scale", torch.tensor(1.0 / 128.0))
         self.alignment = nn.ParameterDict()
         mean = np.zeros((config.num_points, 2), np.float32) if mean_shape is None else mean_shape
         self.add_scheme(config.scheme, mean)
+
+    def _build_refiner(self, config: TUFAConfig) -> LocalRefiner | None:
+        if not config.refine_stages:
+            return None
+        if not hasattr(self.encoder, "tokens_and_maps"):
+            raise ValueError(f"local refinement needs a CNN token encoder, not {config.encoder!r}")
+        return LocalRefiner(tuple(self.encoder.backbone.channels[:-1]), config.dim, config.heads,
+                            config.refine_layers, config.refine_grid, config.refine_patch, config.refine_stages)
 
     # --- schemes and semantic alignment ---------------------------------------------------------
 
@@ -151,12 +170,20 @@ class TUFA(nn.Module):
 
     def encode(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, 3, S, S) RGB 0-255 -> tokens F (B, L, d) and positions P (1, L, d)."""
-        return self.encoder((images - self.pixel_mean) * self.pixel_scale)
+        return self.encoder(self._normalise(images))
+
+    def _normalise(self, images: torch.Tensor) -> torch.Tensor:
+        return (images - self.pixel_mean) * self.pixel_scale
 
     def forward_points(self, images: torch.Tensor, points: torch.Tensor, all_layers: bool = False) -> torch.Tensor:
         """Plane points (B, P, 2) or (P, 2), any number and values -> their positions in crop
-        coordinates (B, P, 2), or every layer's (layers, B, P, 2) with ``all_layers``."""
-        tokens, positions = self.encode(images)
+        coordinates (B, P, 2), or every layer's and refinement stage's (layers + stages, B, P, 2)
+        with ``all_layers``."""
+        maps: list[torch.Tensor] = []
+        if self.refiner is None:
+            tokens, positions = self.encode(images)
+        else:
+            tokens, positions, maps = self.encoder.tokens_and_maps(self._normalise(images))
         b = images.shape[0]
         points = points.to(tokens.device, tokens.dtype)
         if points.ndim == 2:
@@ -171,9 +198,12 @@ class TUFA(nn.Module):
             state = layer(state, prompts, tokens, positions)
             outputs.append(state)
         start = points * cfg.plane_to_crop
-        if all_layers:
-            return start + self.head(torch.stack(outputs))
-        return start + self.head(outputs[-1])
+        layered = start + self.head(torch.stack(outputs)) if all_layers else None
+        last = layered[-1] if layered is not None else start + self.head(outputs[-1])
+        if self.refiner is None:
+            return layered if layered is not None else last
+        refined = self.refiner(maps[:-1], last, outputs[-1], prompts, tokens, positions)
+        return torch.cat([layered, torch.stack(refined)]) if layered is not None else refined[-1]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """(B, 3, S, S) RGB 0-255 -> (B, N, 2) landmarks of the default scheme."""

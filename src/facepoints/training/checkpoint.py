@@ -21,6 +21,16 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(Path(path), map_location="cpu", weights_only=False)
 
 
+def load_grown_state(model: torch.nn.Module, state: dict) -> list[str]:
+    """Load ``state`` into ``model``, which may have grown modules since (e.g. a TUFA with a
+    local refiner started from one without): returns the model's keys ``state`` lacks, which
+    keep their fresh initialisation. Keys ``model`` lacks, or shapes that differ, are errors."""
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected:
+        raise KeyError(f"the checkpoint has weights this model lacks: {', '.join(unexpected[:5])}")
+    return list(missing)
+
+
 def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None = None, onnx: bool = True) -> str:
     """Make a training checkpoint usable by name (``Landmarker(name)``) in this process: its
     weights go to ``work_dir`` as .pt (and .onnx when ``onnx`` and the ``onnx`` package is

@@ -19,7 +19,7 @@ from ..datasets.splits import split_train_val
 from ..pipeline.crop import CropSpec
 from ..registry.architectures import ARCHITECTURES
 from ..schemes import get_scheme
-from .checkpoint import load_checkpoint, save_atomic
+from .checkpoint import load_checkpoint, load_grown_state, save_atomic
 from .config import TrainConfig
 from .losses import interocular
 from .objectives import OBJECTIVES
@@ -199,8 +199,10 @@ class Trainer:
         """Starting weights of a fresh run (not on resume): a checkpoint, a backbone, or ImageNet."""
         cfg = self.cfg
         if cfg.init_checkpoint:
-            self.model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["model"])
-            print(f"initialised from {cfg.init_checkpoint}")
+            fresh = load_grown_state(self.model, load_checkpoint(cfg.init_checkpoint)["model"])
+            grown = sorted({key.split(".")[0] for key in fresh})
+            print(f"initialised from {cfg.init_checkpoint}"
+                  + (f"; new, freshly initialised: {', '.join(grown)} ({len(fresh)} tensors)" if fresh else ""))
         elif cfg.init_backbone:
             count = load_backbone(self.model, cfg.init_backbone)
             print(f"backbone initialised from {cfg.init_backbone} ({count} tensors)")
