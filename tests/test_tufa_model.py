@@ -211,6 +211,12 @@ def test_refinement_moves_points_within_its_patches_and_needs_a_cnn_encoder():
     decoded, first, second = layers[REFINED.layers - 1], layers[-2], layers[-1]
     # both stages move the decoder's estimate (offsets in units of their patch sides 0.25 and 0.125)
     assert (first - decoded).abs().max() > 0 and (second - first).abs().max() > 0
+    with torch.inference_mode():  # fewer stages at inference: the decoder's or the first stage's output
+        for stages, expected in ((1, decoded), (2, first), (3, second)):
+            assert torch.allclose(model.set_inference_stages(stages)(images), expected, atol=1e-6)
+    with pytest.raises(ValueError, match="1..3"):
+        model.set_inference_stages(4)
+    assert REFINED.coarse_to_fine_stages == 3 and TINY.coarse_to_fine_stages is None
     vit = ViTEncoder(64, patch=16, dim=48, depth=1, heads=2, mlp_ratio=2, out_dim=REFINED.dim)
     with pytest.raises(ValueError, match="CNN token encoder"):
         TUFA(REFINED, get_scheme("ibug68").mean_shape, encoder=vit)

@@ -242,7 +242,8 @@ def test_validation_ignores_withheld_points():
     assert validate(Fixed(), loader, IBUG, kept_points(68, [5])) == 0.0
 
 
-def test_a_refined_model_starts_from_a_plain_checkpoint(two_sources, tmp_path, capsys):
+def test_a_refined_model_starts_from_a_plain_checkpoint_and_runs_chosen_stages(two_sources, tmp_path, astronaut,
+                                                                             capsys):
     plain = build_model(prepare_config(_cfg(two_sources)))
     torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
     refined_model = TUFAConfig(**TINY_MODEL, refine_stages=1, refine_layers=1, refine_grid=3)
@@ -259,6 +260,15 @@ def test_a_refined_model_starts_from_a_plain_checkpoint(two_sources, tmp_path, c
                                   "model": vars(refined_model)}))
     assert main(["train", str(config), "--no-progress"]) == 0
     assert "new, freshly initialised: refiner" in capsys.readouterr().out
+    name = register_checkpoint(tmp_path / "runs" / "tiny_tufa" / "best.pt", tmp_path / "models")
+    try:  # stage 1 is the decoder alone, stage 2 adds the refinement
+        coarse, fine = (Landmarker(name, detector=None, backend="torch", threads=1, stages=k)(
+            astronaut, boxes=FACE_BOX[None])[0].landmarks for k in (1, 2))
+        assert np.abs(coarse - fine).max() > 0
+        with pytest.raises(ValueError, match="between 1 and 2"):
+            Landmarker(name, detector=None, stages=3)
+    finally:
+        unregister_model(name)
 
 
 # --- config checks -------------------------------------------------------------------------------

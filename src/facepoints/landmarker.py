@@ -15,7 +15,7 @@ from .pipeline.decode import DecodedOutput, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
-from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, weights_path
+from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, trained_stages, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
@@ -76,7 +76,7 @@ class Landmarker:
 
     def _check_stages(self, stages: int | None) -> int | None:
         """``stages`` if the model is coarse-to-fine and it is in range; ``None`` means the default."""
-        trained = self.card.config.get("stages")
+        trained = trained_stages(self.card.architecture, self.card.config)
         if stages is None or stages == trained:
             return None
         if trained is None:

@@ -73,6 +73,11 @@ class DSLPTConfig:
         object.__setattr__(self, "patch_clamp", tuple(self.patch_clamp))
 
     @property
+    def coarse_to_fine_stages(self) -> int:
+        """Stages run by default (``set_inference_stages`` picks 1 to this)."""
+        return self.stages
+
+    @property
     def predicts_sigma(self) -> bool:
         return self.distribution != "none"
 

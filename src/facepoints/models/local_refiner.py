@@ -33,15 +33,16 @@ class LocalRefiner(nn.Module):
         nn.init.zeros_(self.head[-1].bias)
 
     def forward(self, maps: list[torch.Tensor], points: torch.Tensor, state: torch.Tensor, prompts: torch.Tensor,
-                tokens: torch.Tensor, positions: torch.Tensor) -> list[torch.Tensor]:
+                tokens: torch.Tensor, positions: torch.Tensor, stages: int | None = None) -> list[torch.Tensor]:
         """``maps``: the finer feature maps (B, C_i, H_i, W_i); ``points`` (B, P, 2) in normalised
         crop coordinates; ``state`` and ``prompts`` (B, P, d) from the decoder; ``tokens`` and
-        ``positions`` the image tokens. Returns each stage's refined points."""
+        ``positions`` the image tokens. Returns each stage's refined points (``stages`` of them,
+        default all)."""
         reduced = [lateral(m) for lateral, m in zip(self.lateral, maps)]
         b, p, _ = points.shape
         side = self.patch
         outputs = []
-        for _ in range(self.stages):
+        for _ in range(self.stages if stages is None else stages):
             centres = points.detach()
             sizes = centres.new_full((b, p), side)
             patches = torch.cat([sample_patches(m, centres, sizes, self.grid) for m in reduced], dim=2)

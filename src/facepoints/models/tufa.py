@@ -67,6 +67,11 @@ class TUFAConfig:
         if self.refine_stages < 0 or self.refine_layers < 1 or self.refine_grid < 1 or self.refine_patch <= 0:
             raise ValueError("refine_stages must be >= 0, refine_layers and refine_grid >= 1, refine_patch > 0")
 
+    @property
+    def coarse_to_fine_stages(self) -> int | None:
+        """1 (the decoder) + the refinement stages; ``None`` without local refinement."""
+        return 1 + self.refine_stages if self.refine_stages else None
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -102,6 +107,7 @@ class TUFA(nn.Module):
         nn.init.normal_(self.head[-1].weight, std=1e-3)  # start at the plane position
         nn.init.zeros_(self.head[-1].bias)
         self.refiner = self._build_refiner(config)
+        self.inference_stages = 1 + config.refine_stages
         self.register_buffer("pixel_mean", torch.tensor(127.0))
         self.register_buffer("pixel_scale", torch.tensor(1.0 / 128.0))
         self.alignment = nn.ParameterDict()
@@ -115,6 +121,14 @@ class TUFA(nn.Module):
             raise ValueError(f"local refinement needs a CNN token encoder, not {config.encoder!r}")
         return LocalRefiner(tuple(self.encoder.backbone.channels[:-1]), config.dim, config.heads,
                             config.refine_layers, config.refine_grid, config.refine_patch, config.refine_stages)
+
+    def set_inference_stages(self, stages: int) -> "TUFA":
+        """Run the decoder (1) and up to ``config.refine_stages`` refinement stages at inference;
+        training runs every stage."""
+        if not 1 <= stages <= 1 + self.config.refine_stages:
+            raise ValueError(f"stages must be 1..{1 + self.config.refine_stages}, not {stages}")
+        self.inference_stages = stages
+        return self
 
     # --- schemes and semantic alignment ---------------------------------------------------------
 
@@ -200,9 +214,10 @@ class TUFA(nn.Module):
         start = points * cfg.plane_to_crop
         layered = start + self.head(torch.stack(outputs)) if all_layers else None
         last = layered[-1] if layered is not None else start + self.head(outputs[-1])
-        if self.refiner is None:
+        refine = self.config.refine_stages if self.training or all_layers else self.inference_stages - 1
+        if self.refiner is None or not refine:
             return layered if layered is not None else last
-        refined = self.refiner(maps[:-1], last, outputs[-1], prompts, tokens, positions)
+        refined = self.refiner(maps[:-1], last, outputs[-1], prompts, tokens, positions, refine)
         return torch.cat([layered, torch.stack(refined)]) if layered is not None else refined[-1]
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:

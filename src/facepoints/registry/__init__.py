@@ -15,12 +15,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .architectures import ARCHITECTURES, build_network, load_network
+from .architectures import ARCHITECTURES, build_network, load_network, trained_stages
 from .card import ModelCard, WeightsError, sha256_of, verified_path
 
 __all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "weights_path",
            "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "build_network", "load_network",
-           "sha256_of"]
+           "sha256_of", "trained_stages"]
 
 DEFAULT_MODEL = "atpn_lite0_68"
 _CARDS = "facepoints.registry.cards"

@@ -20,6 +20,14 @@ def build_network(architecture: str, config: dict) -> nn.Module:
     return module_cls(config_cls(**config))
 
 
+def trained_stages(architecture: str, config: dict) -> int | None:
+    """How many coarse-to-fine stages a model of this config runs by default (DSLPT: its
+    stages; TUFA with local refinement: 1 + its refinement stages); ``None``: not coarse-to-fine."""
+    if architecture not in ARCHITECTURES:
+        return None
+    return getattr(ARCHITECTURES[architecture][1](**config), "coarse_to_fine_stages", None)
+
+
 def load_network(architecture: str, config: dict, state: Mapping[str, torch.Tensor]) -> nn.Module:
     """A network of ``architecture`` holding the weights ``state`` (loaded strictly). Classes with
     a ``from_state_dict`` constructor (TUFA: one alignment set per trained scheme) rebuild from it."""
