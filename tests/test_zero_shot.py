@@ -252,3 +252,17 @@ def test_evaluate_command_scores_withheld_points_zero_shot(tufa_name, tiny_list,
     assert main(base[:-4] + ["--zero-shot"]) != 0
     assert "--only-points" in capsys.readouterr().err
     assert main(base[:-3] + ["1", "x"]) != 0
+
+
+def test_evaluate_command_predicts_another_landmark_set(tufa_name, tiny_list, tmp_path, capsys):
+    out = tmp_path / "eval"
+    base = ["evaluate", str(tiny_list), "--model", tufa_name, "--out", str(out), "--no-progress", "--threads", "1"]
+    assert main(base) == 0 and main(base + ["--landmark-set", "ytf68"]) == 0
+    default = json.loads((out / f"{tufa_name}_list_gt.json").read_text())
+    ytf = json.loads((out / f"{tufa_name}_list_gt_set-ytf68.json").read_text())
+    assert ytf["command"].endswith("--landmark-set ytf68")
+    assert ytf["overall"]["nme"] != default["overall"]["nme"]  # the sets' alignment offsets differ
+    capsys.readouterr()
+    assert main(base + ["--landmark-set", "wflw"]) != 0 and "ytf68" in capsys.readouterr().err
+    assert main(base + ["--landmark-set", "ytf68", "--zero-shot", "--only-points", "1"]) != 0
+    assert "cannot be combined" in capsys.readouterr().err

@@ -36,6 +36,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--zero-shot", action="store_true",
                    help="with --only-points on a TUFA model: prompt those points at the scheme's mean-shape "
                         "plane positions instead of reading the model's trained anchors")
+    p.add_argument("--landmark-set", metavar="NAME",
+                   help="TUFA models trained on several sources: predict this alignment set's anchors "
+                        "(e.g. ytf68, to score that source with its own annotation habits); default: the "
+                        "model's default set")
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -65,8 +69,13 @@ def run(args: argparse.Namespace) -> int:
     points = parse_indices(args.only_points)
     if args.zero_shot and points is None:
         raise ValueError("--zero-shot needs --only-points (the scheme points to prompt)")
+    if args.zero_shot and args.landmark_set:
+        raise ValueError("--zero-shot prompts the scheme's mean shape; it cannot be combined with --landmark-set")
     prompts = scheme_plane_points(records[0].scheme, points) if args.zero_shot else None
     name = model_name(args, str(args.out / "checkpoints"))
+    if args.landmark_set:
+        prompts = Landmarker(name, detector=None, backend="torch").plane_points(args.landmark_set)
+        prompts = prompts if points is None else prompts[points]
     rows = []
     for stages in args.stages or [None]:
         lm = Landmarker(name, detector=args.detector if args.boxes == "detector" else None,
@@ -91,6 +100,7 @@ def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, poi
     staged = "" if stages is None else f"_stages{stages}"
     subset = "" if points is None else f"_{len(points)}pts"
     subset += "_zeroshot" if args.zero_shot else ""
+    subset += f"_set-{args.landmark_set}" if args.landmark_set else ""
     stem = (f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
             f"{staged}{subset}")
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
@@ -105,6 +115,7 @@ def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, poi
                        + (" --flip-test" if args.flip_test else "")
                        + ("" if stages is None else f" --stages {stages}")
                        + ("" if args.only_points is None else " --only-points " + " ".join(args.only_points))
-                       + (" --zero-shot" if args.zero_shot else ""))
+                       + (" --zero-shot" if args.zero_shot else "")
+                       + (f" --landmark-set {args.landmark_set}" if args.landmark_set else ""))
     (args.out / f"{stem}.json").write_text(json.dumps(data, indent=1))
     print(f"wrote {png} and {args.out / (stem + '.json')}")
