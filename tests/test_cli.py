@@ -202,13 +202,24 @@ def test_evaluate_own_predictions_scores_near_zero(tiny_dataset, tmp_path, capsy
                  "--no-progress", "--threads", "1"]) == 0
     stdout = capsys.readouterr().out
     assert "NME" in stdout
-    data = strict_json((out / "atpn_lite0_68_list_gt.json").read_text())
+    data = strict_json((out / f"atpn_lite0_68_{tiny_dataset.name}_list_gt.json").read_text())
     assert data["overall"]["count"] == 3
     assert data["overall"]["nme"] < 0.01
     assert data["overall"]["fr"] == 0.0 and data["overall"]["auc"] > 0.85
     assert len(data["per_face"]) == 3
-    png = cv2.imread(str(out / "atpn_lite0_68_list_gt_ced.png"))
+    png = cv2.imread(str(out / f"atpn_lite0_68_{tiny_dataset.name}_list_gt_ced.png"))
     assert png is not None and png.shape[0] > 100
+
+
+def test_equally_named_lists_in_two_folders_keep_separate_results(tiny_dataset, tmp_path, capsys):
+    """300W/train.txt and ytf68/train.txt once wrote the same result files."""
+    for folder in ("300W", "ytf68"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "train.txt").write_text(f"{tiny_dataset / 'images' / 'face_a.jpg'}\n")
+        assert main(["evaluate", str(tmp_path / folder / "train.txt"), "--out", str(tmp_path / "eval"),
+                     "--no-progress", "--threads", "1"]) == 0
+    assert {p.name for p in (tmp_path / "eval").glob("*.json")} == {"atpn_lite0_68_300W_train_gt.json",
+                                                                  "atpn_lite0_68_ytf68_train_gt.json"}
 
 
 def test_evaluate_detector_mode_counts_misses_and_writes_valid_json(tiny_dataset, tmp_path, capsys):
@@ -222,12 +233,12 @@ def test_evaluate_detector_mode_counts_misses_and_writes_valid_json(tiny_dataset
     assert main(["evaluate", str(lst), "--boxes", "detector", "--per-face", "--out", str(out),
                  "--no-progress", "--threads", "1"]) == 0
     capsys.readouterr()
-    data = strict_json((out / "atpn_lite0_68_withmiss_detector.json").read_text())
+    data = strict_json((out / f"atpn_lite0_68_{tmp_path.name}_withmiss_detector.json").read_text())
     assert data["overall"]["count"] == 4
     assert data["detection_rate"] <= 0.75
     assert data["overall"]["fr"] >= 0.25
     assert data["per_face"][3] == {"image": str(missed), "nme": None}
-    assert cv2.imread(str(out / "atpn_lite0_68_withmiss_detector_ced.png")) is not None
+    assert cv2.imread(str(out / f"atpn_lite0_68_{tmp_path.name}_withmiss_detector_ced.png")) is not None
 
 
 def test_evaluate_missing_list_exit_2(tmp_path, capsys):

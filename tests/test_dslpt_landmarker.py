@@ -148,7 +148,7 @@ def test_evaluate_per_stage_table(dslpt_name, tiny_list, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "per stage" in text and "3 stage(s)" in text
     for k in (1, 2, 3):
-        data = json.loads((tmp_path / "eval" / f"{dslpt_name}_list_gt_stages{k}.json").read_text())
+        data = json.loads((tmp_path / "eval" / f"{dslpt_name}_{tiny_list.parent.name}_list_gt_stages{k}.json").read_text())
         assert data["command"].endswith(f"--stages {k}")
 
 

@@ -243,8 +243,8 @@ def test_evaluate_command_scores_withheld_points_zero_shot(tufa_name, tiny_list,
     base = ["evaluate", str(tiny_list), "--model", tufa_name, "--out", str(out), "--no-progress", "--threads", "1",
             "--only-points", "1", "3", "5-7"]
     assert main(base) == 0 and main(base + ["--zero-shot"]) == 0
-    anchors = json.loads((out / f"{tufa_name}_list_gt_5pts.json").read_text())
-    zero_shot = json.loads((out / f"{tufa_name}_list_gt_5pts_zeroshot.json").read_text())
+    anchors = json.loads((out / f"{tufa_name}_{tiny_list.parent.name}_list_gt_5pts.json").read_text())
+    zero_shot = json.loads((out / f"{tufa_name}_{tiny_list.parent.name}_list_gt_5pts_zeroshot.json").read_text())
     assert zero_shot["command"].endswith("--only-points 1 3 5-7 --zero-shot")
     # this model's alignment offsets are not zero: mean-shape prompts are other points than its anchors
     assert zero_shot["overall"]["nme"] != anchors["overall"]["nme"]
@@ -258,8 +258,8 @@ def test_evaluate_command_predicts_another_landmark_set(tufa_name, tiny_list, tm
     out = tmp_path / "eval"
     base = ["evaluate", str(tiny_list), "--model", tufa_name, "--out", str(out), "--no-progress", "--threads", "1"]
     assert main(base) == 0 and main(base + ["--landmark-set", "ytf68"]) == 0
-    default = json.loads((out / f"{tufa_name}_list_gt.json").read_text())
-    ytf = json.loads((out / f"{tufa_name}_list_gt_set-ytf68.json").read_text())
+    default = json.loads((out / f"{tufa_name}_{tiny_list.parent.name}_list_gt.json").read_text())
+    ytf = json.loads((out / f"{tufa_name}_{tiny_list.parent.name}_list_gt_set-ytf68.json").read_text())
     assert ytf["command"].endswith("--landmark-set ytf68")
     assert ytf["overall"]["nme"] != default["overall"]["nme"]  # the sets' alignment offsets differ
     capsys.readouterr()

@@ -93,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, points: list[int] | None) -> None:
     """CED PNG and JSON (with the command that reproduces them) for one evaluation."""
+    from ..datasets.image_list import list_tag
     from ..drawing import plot_ced
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -101,7 +102,7 @@ def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, poi
     subset = "" if points is None else f"_{len(points)}pts"
     subset += "_zeroshot" if args.zero_shot else ""
     subset += f"_set-{args.landmark_set}" if args.landmark_set else ""
-    stem = (f"{lm.card.name}_{args.data.stem}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
+    stem = (f"{lm.card.name}_{list_tag(args.data)}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
             f"{staged}{subset}")
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
                    title=f"CED: {lm.card.name} on {args.data.name} ({args.boxes} boxes)",

@@ -23,7 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..datasets.image_list import read_image_list
+    from ..datasets.image_list import list_tag, read_image_list
     from ..drawing import plot_pose_ced, plot_precision_recall
     from ..evaluation.branches import pose_report, pose_table, predict_poses, score_tracking_crops
     from ..landmarker import Landmarker
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
               f"false positives {100 * tracking['false_positive_rate_at_' + t]:.2f} %")
 
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{lm.card.name}_{args.data.stem}_branches"
+    stem = f"{lm.card.name}_{list_tag(args.data)}_branches"
     ced = plot_pose_ced({k: v["per_face"] for k, v in report.items()}, args.out / f"{stem}_pose_ced.png",
                         title=f"Head pose on {args.data.name} (vs pseudo-labels)")
     curve = tracking.pop("curve")

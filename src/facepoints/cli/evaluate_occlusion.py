@@ -45,13 +45,14 @@ def _row(label: str, entry: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..datasets.image_list import list_tag
     from ..evaluation.occlusion_study import occlusion_study
     from ..landmarker import Landmarker
 
     name = model_name(args, str(args.out / "checkpoints"))
     lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads, flip_test=args.flip_test)
     part = ("" if args.split == "all" else f"_{args.split}") + ("_flip" if args.flip_test else "")
-    stem = f"{lm.card.name}_{args.data.stem}{part}_occlusion_seed{args.seed}"
+    stem = f"{lm.card.name}_{list_tag(args.data)}{part}_occlusion_seed{args.seed}"
     report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress,
                              split=args.split, val_fraction=args.val_fraction, plot=args.out / f"{stem}_sigma.png")
     part = "" if args.split == "all" else f" ({args.split} split)"

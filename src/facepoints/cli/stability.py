@@ -40,7 +40,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..datasets.image_list import read_image_list
+    from ..datasets.image_list import list_tag, read_image_list
     from ..datasets.synthetic_video import ClipSpec
     from ..drawing.stability_plot import plot_stability
     from ..evaluation.stability import per_frame_curves, stability_benchmark, tune_smoothing
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
               f"--mode {best.mode} --shape-cutoff {best.shape_cutoff:g} "
               f"(NME change {100 * rows[0]['nme_change']:+.2f} %, jitter ratio {100 * rows[0]['jitter_ratio']:.1f} %)")
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{lm.card.name}_{args.data.stem}_stability"
+    stem = f"{lm.card.name}_{list_tag(args.data)}_stability"
     png = plot_stability(per_frame_curves(report.traces, get_scheme(report.scheme)), args.out / f"{stem}.png",
                          title=f"{lm.card.name}: {args.clips} synthetic clips from {args.data.name}")
     (args.out / f"{stem}.json").write_text(json.dumps(report.to_json(), indent=1, allow_nan=False))

@@ -21,3 +21,10 @@ def read_image_list(list_path: str | Path, scheme: str = "ibug68", root: str | P
         image = base / line
         records.append(FaceRecord(image, read_pts(image.with_suffix(".pts")), scheme))
     return records
+
+
+def list_tag(list_path: str | Path) -> str:
+    """A file-name tag for an image list: its folder and stem (``300W/train.txt`` ->
+    ``300W_train``), so results of equally named lists in different folders never collide."""
+    path = Path(list_path)
+    return "_".join(part for part in (path.parent.name, path.stem) if part)

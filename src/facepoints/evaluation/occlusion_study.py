@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..datasets.image_list import read_image_list
+from ..datasets.image_list import list_tag, read_image_list
 from ..datasets.occluded_copy import read_occlusion_flags, read_occlusion_kinds, write_occluded_copy
 from ..datasets.splits import split_records
 from ..drawing import plot_sigma_reliability
@@ -25,7 +25,7 @@ def occluded_copy(list_path: Path, work_dir: Path, seed: int, progress: bool = T
     """The occluded copy of ``list_path`` (or of its ``split``) under ``work_dir``, written once per
     seed and split and reused after."""
     part = "" if split == "all" else f"_{split}{val_fraction:g}"
-    folder = work_dir / f"{list_path.stem}{part}_occluded_seed{seed}"
+    folder = work_dir / f"{list_tag(list_path)}{part}_occluded_seed{seed}"
     list_copy = folder / list_path.name
     if list_copy.is_file() and (folder / "occlusion.json").is_file():
         return list_copy
