@@ -290,7 +290,7 @@ def test_bad_tufa_configs_are_refused(two_sources):
 
 def test_shipped_tufa_configs_parse():
     configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("tufa_*.yaml"))
-    assert len(configs) == 7
+    assert len(configs) == 8
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
     ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"
     assert ytf.model.scheme == "ytf68" and ytf.imagenet_init and ytf.init_backbone is None
