@@ -351,6 +351,27 @@ def test_train_dslpt_from_an_atpn_backbone(tiny_dataset, tmp_path, capsys):
     assert torch.allclose(state["model"][key], start, atol=1e-2)
 
 
+def test_train_starts_from_a_shipped_model_by_name(tiny_dataset, tmp_path, capsys):
+    """``init_backbone`` / ``init_checkpoint`` take a registered model's name, so a config can
+    start from a shipped model on a fresh checkout (no earlier run folder needed)."""
+    from facepoints.registry import get_card, weights_path
+
+    config = _train_config(tmp_path / "d.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_dslpt",
+                           architecture="dslpt", init_backbone="atpn_lite0_68", lr=0.0,
+                           model={"num_points": 68, "input_size": 64, "dim": 32, "heads": 2, "layers": 2})
+    assert main(["train", config, "--no-progress"]) == 0
+    assert "backbone initialised from atpn_lite0_68" in capsys.readouterr().out
+    shipped = torch.load(weights_path(get_card("atpn_lite0_68")), map_location="cpu", weights_only=True)
+    trained = torch.load(tmp_path / "runs" / "tiny_dslpt" / "last.pt", map_location="cpu", weights_only=False)
+    key = "backbone._conv_stem.weight"  # lr 0: exactly the shipped model's
+    assert torch.equal(trained["model"][key], shipped[key])
+
+    absent = _train_config(tmp_path / "x.yaml", tiny_dataset, tmp_path / "runs", name="tiny_x",
+                           init_checkpoint="no_such_model")
+    assert main(["train", absent, "--no-progress"]) == 2
+    assert "no_such_model" in one_error_line(capsys.readouterr().err, "train")
+
+
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("name: [unclosed\nepochs: 2\n")

@@ -20,11 +20,11 @@ from facepoints.datasets.records import FaceRecord
 from facepoints.models import TUFAConfig
 from facepoints.models.tufa import masked_anchor_batch
 from facepoints.pipeline.crop import CropSpec
-from facepoints.registry import unregister_model
+from facepoints.registry import list_models, unregister_model
 from facepoints.schemes import get_scheme
 from facepoints.training.checkpoint import load_grown_state, register_checkpoint
 from facepoints.training.config import TrainConfig
-from facepoints.training.trainer import build_model, validate
+from facepoints.training.trainer import build_model, load_splits, validate
 from facepoints.training.tufa_objective import anchor_l1_loss, batch_generator, tufa_objective
 from facepoints.training.tufa_setup import kept_points, prepare_config, source_schemes
 
@@ -146,6 +146,20 @@ def test_lists_with_another_point_count_are_refused(two_sources, tmp_path, capsy
 
 
 # --- sources and alignment sets ------------------------------------------------------------------
+
+def test_list_repeats_give_a_list_a_larger_share_of_each_epoch(two_sources):
+    train, val, sources = load_splits(_cfg(two_sources))
+    more, val2, sources2 = load_splits(_cfg(two_sources, list_repeats=[3, 1]))
+    assert [r.image_path for r in val2] == [r.image_path for r in val]  # validation is untouched
+    assert sources.count(0) == 2 and sources2.count(0) == 6 and sources2.count(1) == sources.count(1) == 3
+    assert [r.image_path for r, s in zip(more, sources2) if s == 0] == [r.image_path for r in train[:2]] * 3
+    # each repeat is its own augmentation draw (the item index seeds it)
+    data = LandmarkDataset(more, IBUG, CropSpec(64, 1.25), AugmentConfig(), seed=0, sources=sources2)
+    assert not torch.equal(data[0]["image"], data[2]["image"])
+    for bad in ([2], [0, 1], [1.5, 1]):
+        with pytest.raises(ValueError, match="list_repeats"):
+            load_splits(_cfg(two_sources, list_repeats=bad))
+
 
 def test_each_source_trains_its_own_alignment_set(two_sources):
     cfg = prepare_config(_cfg(two_sources))
@@ -290,7 +304,7 @@ def test_bad_tufa_configs_are_refused(two_sources):
 
 def test_shipped_tufa_configs_parse():
     configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("tufa_*.yaml"))
-    assert len(configs) == 8
+    assert len(configs) == 9
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
     ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"
     assert ytf.model.scheme == "ytf68" and ytf.imagenet_init and ytf.init_backbone is None
@@ -301,3 +315,5 @@ def test_shipped_tufa_configs_parse():
     assert parsed["tufa_lite0_68_zeroshot_jaw"].withhold == list(range(17))
     assert source_schemes(parsed["tufa_lite0_68_multi_noalign"]) == ["300w", "300w"]
     assert parsed["tufa_lite0_68_multi_refine"].model.refine_stages == 2
+    assert parsed["tufa_lite0_68_multi_refine_dslpt"].init_backbone in list_models()
+    assert parsed["tufa_lite0_68_multi_refine_dslpt"].list_repeats == [2, 1]

@@ -21,6 +21,21 @@ def load_checkpoint(path: str | Path) -> dict:
     return torch.load(Path(path), map_location="cpu", weights_only=False)
 
 
+def starting_weights(source: str | Path) -> dict:
+    """The network weights a run starts from: a training checkpoint's ``model`` (a path), or a
+    registered model's verified weights (a name from ``list_models``, e.g. ``dslpt_lite0_68``),
+    so a config can start from a shipped model on a fresh checkout."""
+    from ..registry import get_card, list_models, weights_path
+
+    path = Path(source)
+    if path.exists():
+        return load_checkpoint(path)["model"]
+    if str(source) in list_models():
+        return torch.load(weights_path(get_card(str(source))), map_location="cpu", weights_only=True)
+    raise FileNotFoundError(f"{source}: neither a checkpoint file nor a registered model "
+                            f"(known: {', '.join(list_models())})")
+
+
 def load_grown_state(model: torch.nn.Module, state: dict) -> list[str]:
     """Load ``state`` into ``model``, which may have grown modules since (e.g. a TUFA with a
     local refiner started from one without): returns the model's keys ``state`` lacks, which

@@ -19,13 +19,14 @@ class TrainConfig(RunConfig):
     data_root: str = "../shared/data"
     train_lists: list[str] = field(default_factory=lambda: ["300W/train.txt"])
     val_fraction: float = 0.1
+    list_repeats: list[int] | None = None  # times each list's training faces appear per epoch (default 1 each)
     scheme: str = "ibug68"
     architecture: str = "atpn"  # a registry architecture: atpn, dslpt, tufa
     model: Any = field(default_factory=ATPNConfig)  # that architecture's config
     crop_margin: float = 1.25
     imagenet_init: bool = True
-    init_checkpoint: str | None = None  # start from this run's weights (fine-tuning); overrides imagenet_init
-    init_backbone: str | None = None  # copy the backbone of this checkpoint (any architecture); overrides imagenet_init
+    init_checkpoint: str | None = None  # start from this run's (or registered model's) weights; overrides imagenet_init
+    init_backbone: str | None = None  # copy the backbone of this checkpoint or registered model (any architecture)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: str = "nme"  # ATPN's landmark loss (nme or l1); SLPT / DSLPT follow model.distribution
     nll_beta: float = 0.0  # DSLPT: beta-NLL weighting (0 = the thesis' plain NLL; see training.patch_losses)

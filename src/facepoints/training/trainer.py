@@ -19,7 +19,7 @@ from ..datasets.splits import split_train_val
 from ..pipeline.crop import CropSpec
 from ..registry.architectures import ARCHITECTURES
 from ..schemes import get_scheme
-from .checkpoint import load_checkpoint, load_grown_state, save_atomic
+from .checkpoint import load_checkpoint, load_grown_state, save_atomic, starting_weights
 from .config import TrainConfig
 from .losses import interocular
 from .objectives import OBJECTIVES
@@ -56,9 +56,10 @@ def parameter_groups(model: nn.Module, backbone_lr_scale: float = 1.0) -> list[d
 
 
 def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
-    """Copy the ``backbone.*`` weights of a training checkpoint (any architecture with the same
-    backbone) into ``model``'s feature backbone; returns the number of tensors copied."""
-    state = load_checkpoint(checkpoint)["model"]
+    """Copy the ``backbone.*`` weights of a training checkpoint or registered model (any
+    architecture with the same backbone; ``starting_weights``) into ``model``'s feature backbone;
+    returns the number of tensors copied."""
+    state = starting_weights(checkpoint)
     backbone = feature_backbone(model)
     own = backbone.state_dict() if backbone is not None else {}
     picked = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
@@ -72,9 +73,14 @@ def load_backbone(model: nn.Module, checkpoint: str | Path) -> int:
 def load_splits(cfg: TrainConfig):
     """(train, val, sources) records: validation is carved from the first list only (the clean
     source); ``sources[i]`` is the ``train_lists`` index of ``train[i]``. Every face must have
-    the scheme's point count (one count per run)."""
+    the scheme's point count (one count per run). ``cfg.list_repeats`` repeats each list's training
+    faces that many times (a larger share of every epoch; each repeat is its own augmentation)."""
     root = Path(cfg.data_root)
     num_points = get_scheme(cfg.scheme).num_points
+    repeats = cfg.list_repeats or [1] * len(cfg.train_lists)
+    if len(repeats) != len(cfg.train_lists) or any(int(r) != r or r < 1 for r in repeats):
+        raise ValueError(f"list_repeats {cfg.list_repeats} must give a positive whole number for each of the "
+                         f"{len(cfg.train_lists)} train_lists")
     train, val, sources = [], [], []
     for i, name in enumerate(cfg.train_lists):
         records = read_image_list(root / name, cfg.scheme)
@@ -83,9 +89,9 @@ def load_splits(cfg: TrainConfig):
             raise ValueError(f"{root / name}: {odd.image_path.name} has {len(odd.landmarks)} points, scheme "
                              f"{cfg.scheme} {num_points}; every training list must use the config's scheme")
         tr, va = split_train_val(records, cfg.val_fraction) if i == 0 else (records, [])
-        train += tr
+        train += tr * repeats[i]
         val += va
-        sources += [i] * len(tr)
+        sources += [i] * (len(tr) * repeats[i])
     return train, val, sources
 
 
@@ -199,7 +205,7 @@ class Trainer:
         """Starting weights of a fresh run (not on resume): a checkpoint, a backbone, or ImageNet."""
         cfg = self.cfg
         if cfg.init_checkpoint:
-            fresh = load_grown_state(self.model, load_checkpoint(cfg.init_checkpoint)["model"])
+            fresh = load_grown_state(self.model, starting_weights(cfg.init_checkpoint))
             grown = sorted({key.split(".")[0] for key in fresh})
             print(f"initialised from {cfg.init_checkpoint}"
                   + (f"; new, freshly initialised: {', '.join(grown)} ({len(fresh)} tensors)" if fresh else ""))
