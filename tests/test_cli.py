@@ -372,6 +372,25 @@ def test_train_starts_from_a_shipped_model_by_name(tiny_dataset, tmp_path, capsy
     assert "no_such_model" in one_error_line(capsys.readouterr().err, "train")
 
 
+def test_train_starts_from_a_weights_file_and_refuses_a_non_checkpoint(tiny_dataset, tmp_path, capsys):
+    """Regression: a plain state-dict file failed with 'error: model', and a file that is not a
+    checkpoint at all ended in an unpickling traceback."""
+    from facepoints.registry import get_card, weights_path
+
+    weights = str(weights_path(get_card("atpn_lite0_68")))
+    config = _train_config(tmp_path / "w.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_w",
+                           architecture="dslpt", init_backbone=weights,
+                           model={"num_points": 68, "input_size": 64, "dim": 32, "heads": 2, "layers": 2})
+    assert main(["train", config, "--no-progress"]) == 0
+    assert "backbone initialised from" in capsys.readouterr().out
+
+    text = tmp_path / "notes.txt"
+    text.write_text("# not weights\n")
+    bad = _train_config(tmp_path / "b.yaml", tiny_dataset, tmp_path / "runs", name="tiny_b", init_checkpoint=str(text))
+    assert main(["train", bad, "--no-progress"]) == 2
+    assert "not a PyTorch checkpoint" in one_error_line(capsys.readouterr().err, "train")
+
+
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):
     bad_yaml = tmp_path / "bad.yaml"
     bad_yaml.write_text("name: [unclosed\nepochs: 2\n")

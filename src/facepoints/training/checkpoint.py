@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import pickle
 from pathlib import Path
 
 import torch
@@ -18,18 +19,31 @@ def save_atomic(obj: dict, path: str | Path) -> None:
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    return torch.load(Path(path), map_location="cpu", weights_only=False)
+    """A ``torch.save``d dictionary (training checkpoint or plain state dict); ``ValueError`` naming
+    the file when it is something else (a text file, an image, a truncated download)."""
+    try:
+        state = torch.load(Path(path), map_location="cpu", weights_only=False)
+    except (pickle.UnpicklingError, EOFError, RuntimeError) as exc:
+        raise ValueError(f"{path}: not a PyTorch checkpoint ({exc})") from exc
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: not a PyTorch checkpoint (holds a {type(state).__name__})")
+    return state
 
 
 def starting_weights(source: str | Path) -> dict:
-    """The network weights a run starts from: a training checkpoint's ``model`` (a path), or a
-    registered model's verified weights (a name from ``list_models``, e.g. ``dslpt_lite0_68``),
+    """The network weights a run starts from: a training checkpoint's ``model`` or a plain state
+    dict (a path), or a registered model's verified weights (a name from ``list_models``, e.g. ``dslpt_lite0_68``),
     so a config can start from a shipped model on a fresh checkout."""
     from ..registry import get_card, list_models, weights_path
 
     path = Path(source)
     if path.exists():
-        return load_checkpoint(path)["model"]
+        state = load_checkpoint(path)
+        if "model" in state:
+            return state["model"]
+        if state and all(isinstance(v, torch.Tensor) for v in state.values()):
+            return state  # a plain state dict, e.g. a shipped weights file
+        raise ValueError(f"{path}: neither a training checkpoint nor a state dict")
     if str(source) in list_models():
         return torch.load(weights_path(get_card(str(source))), map_location="cpu", weights_only=True)
     raise FileNotFoundError(f"{source}: neither a checkpoint file nor a registered model "
