@@ -370,6 +370,7 @@ def test_train_starts_from_a_shipped_model_by_name(tiny_dataset, tmp_path, capsy
                            init_checkpoint="no_such_model")
     assert main(["train", absent, "--no-progress"]) == 2
     assert "no_such_model" in one_error_line(capsys.readouterr().err, "train")
+    assert not (tmp_path / "runs" / "tiny_x").exists()  # regression: a refused run left an empty folder
 
 
 def test_train_starts_from_a_weights_file_and_refuses_a_non_checkpoint(tiny_dataset, tmp_path, capsys):
@@ -389,6 +390,7 @@ def test_train_starts_from_a_weights_file_and_refuses_a_non_checkpoint(tiny_data
     bad = _train_config(tmp_path / "b.yaml", tiny_dataset, tmp_path / "runs", name="tiny_b", init_checkpoint=str(text))
     assert main(["train", bad, "--no-progress"]) == 2
     assert "not a PyTorch checkpoint" in one_error_line(capsys.readouterr().err, "train")
+    assert not (tmp_path / "runs" / "tiny_b").exists()
 
 
 def test_train_bad_configs_exit_2(tiny_dataset, tmp_path, capsys):

@@ -88,8 +88,7 @@ class BranchTrainer:
 
     def __init__(self, cfg: BranchConfig, progress: bool = True) -> None:
         self.cfg, self.progress = cfg, progress
-        self.dir = cfg.run_dir
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = cfg.run_dir  # created once the base model and data lists are read
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
         base, self.base_cfg, self.base_record, self.base_sha = load_base(cfg.base)
@@ -102,6 +101,7 @@ class BranchTrainer:
         extras = [r for name in cfg.extra_face_lists for r in read_image_list(root / name, self.scheme.name)]
         step = max(1, len(extras) // max(cfg.extra_face_limit, 1))
         self.extras = extras[::step][:cfg.extra_face_limit]
+        self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
         self.tag = self.base_sha[:12]
         self._drop_stale_caches()

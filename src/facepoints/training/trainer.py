@@ -154,8 +154,7 @@ class Trainer:
     def __init__(self, cfg: TrainConfig, progress: bool = True) -> None:
         self.cfg = cfg = prepare_config(cfg)
         self.progress = progress
-        self.dir = cfg.run_dir
-        self.dir.mkdir(parents=True, exist_ok=True)
+        self.dir = cfg.run_dir  # created once the data, model and starting weights are in place
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
         self.scheme = get_scheme(cfg.scheme)
@@ -183,6 +182,7 @@ class Trainer:
                     if cfg.ema_decay else None)
         if last.exists():
             self._resume(last)
+        self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
 
     # --- what a subclass may replace (e.g. few-shot fine-tuning) ----------------------------------
