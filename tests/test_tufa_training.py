@@ -304,7 +304,7 @@ def test_bad_tufa_configs_are_refused(two_sources):
 
 def test_shipped_tufa_configs_parse():
     configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("tufa_*.yaml"))
-    assert len(configs) == 12
+    assert len(configs) == 13
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
     ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"
     assert ytf.model.scheme == "ytf68" and ytf.imagenet_init and ytf.init_backbone is None
@@ -317,6 +317,7 @@ def test_shipped_tufa_configs_parse():
     assert parsed["tufa_lite0_68_multi_refine"].model.refine_stages == 2
     assert parsed["tufa_lite0_68_multi_refine_dslpt"].init_backbone in list_models()
     assert parsed["tufa_lite0_68_multi_refine_dslpt"].list_repeats == [2, 1]
+    assert parsed["tufa_lite0_68_multi_refine_dslpt_300w4"].list_repeats == [4, 1]
     # the encoder trials differ in the encoder (and its ImageNet start) alone
     trials = [parsed[f"tufa_encoder_{e}"] for e in ("cnn_lite0", "vit_s16", "vit_s8")]
     assert [t.model.encoder for t in trials] == ["cnn_lite0", "vit_s16", "vit_s8"]
