@@ -183,6 +183,8 @@ def test_schemes_survive_a_state_dict_round_trip_and_offsets_learn():
         model.add_scheme("cofw29", _mean29())
     with pytest.raises(ValueError, match="letters"):
         model.add_scheme("cofw.29", _mean29())
+    with pytest.raises(KeyError, match="no landmark set 'wflw'; it has: ibug68, cofw29"):
+        model.anchors("wflw")  # regression: said 'unknown scheme', as if wflw were not a scheme at all
 
     state = model.state_dict()
     with pytest.raises(RuntimeError, match="mean_cofw29"):

@@ -162,7 +162,7 @@ class TUFA(nn.Module):
         """(N, 2) plane anchors of scheme ``name`` (default: ``config.scheme``): mean + offset."""
         name = name or self.config.scheme
         if name not in self.alignment:
-            raise KeyError(f"unknown scheme {name!r}; registered: {', '.join(self.schemes)}")
+            raise KeyError(f"this model has no landmark set {name!r}; it has: {', '.join(self.schemes)}")
         return getattr(self, f"mean_{name}") + self.alignment[name]
 
     @classmethod
