@@ -32,8 +32,8 @@ def load_checkpoint(path: str | Path) -> dict:
 
 def starting_weights(source: str | Path) -> dict:
     """The network weights a run starts from: a training checkpoint's ``model`` or a plain state
-    dict (a path), or a registered model's verified weights (a name from ``list_models``, e.g. ``dslpt_lite0_68``),
-    so a config can start from a shipped model on a fresh checkout."""
+    dict (a path), or a registered model's verified weights (a name from ``list_models``, e.g.
+    ``dslpt_lite0_68``), so a config can start from a shipped model on a fresh checkout."""
     from ..registry import get_card, list_models, weights_path
 
     path = Path(source)
