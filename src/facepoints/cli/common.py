@@ -24,6 +24,12 @@ def to_json(data: object) -> str:
     return _NUMBER_LIST.sub(lambda m: "[" + " ".join(m.group(1).split()) + "]", text) + "\n"
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (native libraries' messages span several)."""
+    message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+    return " ".join(str(message).split())
+
+
 def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="use a training checkpoint (e.g. runs/<name>/best.pt from "
                                              "`facepoints train-branches`) instead of --model")

@@ -9,8 +9,11 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .common import add_model_arguments, to_json
+from ..pipeline.overwrite import OutputGuard
+from .common import add_model_arguments, one_line, to_json
+from .detect_outputs import is_earlier_overlay, output_paths
 from .points_file import read_points_file
+from .quiet import native_stderr_silenced
 
 HELP = "find faces and landmarks in images or folders (writes JSON and an overlay PNG per image)"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
@@ -34,18 +37,25 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
-def expand_inputs(inputs: list[Path]) -> list[Path]:
-    """Files as given; folders expanded to their images (sorted, non-recursive)."""
+def expand_inputs(inputs: list[Path]) -> tuple[list[Path], int]:
+    """Files as given; folders expanded to their images (sorted, non-recursive), without the
+    overlays an earlier run wrote there (``NAME_overlay.png`` beside its ``NAME.json`` record).
+    Returns the files and how many overlays were skipped."""
     out: list[Path] = []
+    skipped = 0
     for path in inputs:
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and not p.is_dir())
+            found = [p for p in images if not is_earlier_overlay(p)]
+            skipped += len(images) - len(found)
             if not found:
-                raise FileNotFoundError(f"{path}: folder holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+                besides = f" besides {len(images)} overlay(s) an earlier run wrote" if images else ""
+                raise FileNotFoundError(f"{path}: folder holds no images{besides} "
+                                        f"({', '.join(sorted(IMAGE_SUFFIXES))})")
             out += found
         else:
             out.append(path)
-    return out
+    return out, skipped
 
 
 def sample_image(name: str) -> np.ndarray:
@@ -84,13 +94,18 @@ def parse_box(text: str) -> list[float]:
 def run(args: argparse.Namespace) -> int:
     from ..drawing import draw_faces
     from ..landmarker import Landmarker
-    from ..pipeline.images import ImageError, as_rgb
+    from ..pipeline.images import as_rgb
 
     if not args.inputs and not args.sample:
         raise ValueError("give image files or folders, or --sample astronaut")
+    files, skipped = expand_inputs(args.inputs)
     jobs: list[tuple[str, object]] = [(args.sample, sample_image(args.sample))] if args.sample else []
-    jobs += [(p.stem, p) for p in expand_inputs(args.inputs)]
+    jobs += [(p.stem, p) for p in files]
     jobs = list(zip(unique_stems([stem for stem, _ in jobs]), [source for _, source in jobs]))
+    guard = OutputGuard(files + ([args.points] if args.points else []))
+    for stem, _ in jobs:  # every output is checked before the first one is written
+        for path in output_paths(args.out, stem, not args.no_overlay):
+            guard.claim(path)
     boxes = [parse_box(b) for b in args.box] if args.box else None
     names, points = read_points_file(args.points) if args.points else (None, None)
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,
@@ -98,24 +113,35 @@ def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     failed, summary = 0, []
     for stem, source in tqdm(jobs, desc="detecting", unit="image", disable=args.no_progress or len(jobs) < 2):
-        try:
-            rgb = as_rgb(source)
-        except (ImageError, OSError) as exc:
-            print(f"facepoints detect: error: {exc}", file=sys.stderr)
+        try:  # one bad image is reported and skipped; the others are still processed
+            with native_stderr_silenced():
+                rgb = as_rgb(source)
+            faces = lm(rgb, boxes=boxes)
+            record = {"image": str(source) if isinstance(source, Path) else f"sample:{stem}",
+                      "width": rgb.shape[1], "height": rgb.shape[0], "model": lm.card.name,
+                      "faces": [f.to_dict() for f in faces]}
+            if points is not None:
+                record["plane_points"] = {"names": names, "points": points.astype(float).round(5).tolist()}
+            json_path, *overlay = output_paths(args.out, stem, not args.no_overlay)
+            json_path.write_text(to_json(record))
+            if overlay and not cv2.imwrite(str(overlay[0]), cv2.cvtColor(draw_faces(rgb, faces), cv2.COLOR_RGB2BGR)):
+                raise OSError(f"{overlay[0]}: could not write the overlay PNG")
+        except (ValueError, OSError, RuntimeError, MemoryError, cv2.error) as exc:
+            tqdm.write(f"facepoints detect: error: {about(source, exc)}", file=sys.stderr)
             failed += 1
             continue
-        faces = lm(rgb, boxes=boxes)
-        record = {"image": str(source) if isinstance(source, Path) else f"sample:{stem}",
-                  "width": rgb.shape[1], "height": rgb.shape[0], "model": lm.card.name,
-                  "faces": [f.to_dict() for f in faces]}
-        if points is not None:
-            record["plane_points"] = {"names": names, "points": points.astype(float).round(5).tolist()}
-        (args.out / f"{stem}.json").write_text(to_json(record))
-        if not args.no_overlay:
-            cv2.imwrite(str(args.out / f"{stem}_overlay.png"), cv2.cvtColor(draw_faces(rgb, faces), cv2.COLOR_RGB2BGR))
         summary.append(f"{record['image']}: {len(faces)} face(s)")
     for line in summary:
         print(line)
+    if skipped:
+        print(f"skipped {skipped} overlay(s) an earlier run wrote (NAME_overlay.png beside its NAME.json)")
     if summary:  # nothing was written when every image failed
         print(f"results in {args.out}/")
     return 2 if failed else 0
+
+
+def about(source: object, exc: BaseException) -> str:
+    """One line saying what went wrong with ``source``, naming it."""
+    text = one_line(exc) or type(exc).__name__
+    name = str(source) if isinstance(source, Path) else "sample"
+    return text if name in text else f"{name}: {text}"

@@ -5,7 +5,9 @@ import argparse
 from dataclasses import replace
 from pathlib import Path
 
+from ..pipeline.overwrite import OutputGuard
 from .common import add_model_arguments
+from .quiet import native_stderr_silenced
 
 HELP = "track faces and landmarks through a video file or webcam (annotated MP4, JSON Lines per frame)"
 
@@ -42,9 +44,15 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("say where to write: --out OUT.mp4 and/or --json OUT.jsonl")
     if args.out is not None and args.out.suffix.lower() != ".mp4":
         raise ValueError(f"--out {args.out}: the annotated video is written as .mp4")
+    source_path = parse_source(args.input)
+    guard = OutputGuard([source_path] if isinstance(source_path, Path) else [])
+    for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written
+        if path is not None:
+            guard.claim(path, label)
     config = TrackerConfig(redetect_every=args.redetect_every,
                            smoothing=replace(SmoothingConfig(), enabled=not args.no_smoothing))
-    source = open_video(parse_source(args.input), fps=args.fps)  # bad input fails before any output
+    with native_stderr_silenced():
+        source = open_video(source_path, fps=args.fps)  # bad input fails before any output
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
     frames = track_frames(lm, source, config=config, progress=not args.no_progress, max_frames=args.max_frames)
     jsonl = JsonlWriter(args.json) if args.json else None

@@ -1,0 +1,35 @@
+"""The files ``facepoints detect`` writes per image (``NAME.json``, ``NAME_overlay.png``), and
+recognising the ones an earlier run left in a folder, so they are never read back as inputs."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+OVERLAY_SUFFIX = "_overlay.png"
+#: a detect record is a few KB per face; larger JSON beside an overlay is not ours
+MAX_RECORD_BYTES = 50_000_000
+
+
+def output_paths(out: Path, stem: str, overlay: bool) -> list[Path]:
+    """The files written for one image: its JSON record, then its overlay PNG (when drawn)."""
+    return [out / f"{stem}.json"] + ([out / f"{stem}{OVERLAY_SUFFIX}"] if overlay else [])
+
+
+def is_detect_record(path: Path) -> bool:
+    """Whether ``path`` is a JSON record ``facepoints detect`` wrote (an object with "image" and "faces")."""
+    try:
+        if not path.is_file() or path.stat().st_size > MAX_RECORD_BYTES:
+            return False
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "image" in data and isinstance(data.get("faces"), list)
+
+
+def is_earlier_overlay(path: Path) -> bool:
+    """Whether ``path`` is an overlay an earlier run wrote: ``NAME_overlay.png`` beside the
+    detect record ``NAME.json``."""
+    name = path.name
+    if not name.lower().endswith(OVERLAY_SUFFIX) or len(name) == len(OVERLAY_SUFFIX):
+        return False
+    return is_detect_record(path.with_name(name[:-len(OVERLAY_SUFFIX)] + ".json"))
