@@ -51,7 +51,7 @@ def test_track_writes_a_playable_video_and_one_json_line_per_frame(tmp_path, cli
     assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS)
     capture.release()
     lines = [strict_json(line) for line in jsonl.read_text().splitlines()]
-    assert [r["frame"] for r in lines] == list(range(FRAMES))
+    assert [r["index"] for r in lines] == list(range(FRAMES))
     assert [r["time"] for r in lines] == pytest.approx(np.arange(FRAMES) / FPS)
     assert lines[0]["detector_ran"] and sum(r["detector_ran"] for r in lines) <= 3
     for r in lines:
@@ -69,7 +69,7 @@ def test_truncated_video_keeps_the_frames_decoded_before_the_cut(tmp_path, clip_
     out, jsonl = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
     assert main(["track", str(cut), "--out", str(out), "--json", str(jsonl), "--no-progress"]) == 2
     line = one_error_line(capsys.readouterr().err)
-    frames = [strict_json(x)["frame"] for x in jsonl.read_text().splitlines()]
+    frames = [strict_json(x)["index"] for x in jsonl.read_text().splitlines()]
     assert 0 < len(frames) < FRAMES and frames == list(range(len(frames)))
     assert f"after {len(frames)} of {FRAMES} frames" in line and str(jsonl) in line
     assert len(decode_all(out)) == len(frames)  # the annotated video was finalised, not lost

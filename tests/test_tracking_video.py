@@ -140,7 +140,7 @@ def test_jsonl_writer_flushes_each_frame(tmp_path):
     writer = JsonlWriter(path)
     writer.write(one_face_result(0))
     line = json.loads(path.read_text())  # readable before close: nothing lost if the run dies
-    assert line["frame"] == 0 and line["detector_ran"] is True
+    assert line["index"] == 0 and line["detector_ran"] is True
     face = line["faces"][0]
     assert face["track_id"] == 7 and len(face["landmarks"]) == 68 and len(face["raw_landmarks"]) == 68
     assert face["confidence"] == 0.9 and face["landmarks"][0][0] == pytest.approx(face["raw_landmarks"][0][0] + 0.5)
@@ -148,7 +148,7 @@ def test_jsonl_writer_flushes_each_frame(tmp_path):
     assert all(len(repr(v).split(".")[-1]) <= 2 for xy in face["landmarks"] + face["raw_landmarks"] for v in xy)
     writer.write(one_face_result(1))
     writer.close()
-    assert [json.loads(x)["frame"] for x in path.read_text().splitlines()] == [0, 1]
+    assert [json.loads(x)["index"] for x in path.read_text().splitlines()] == [0, 1]
 
 
 def test_annotated_writer_makes_a_video_that_decodes(tmp_path):

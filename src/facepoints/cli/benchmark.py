@@ -8,6 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from ..pipeline.overwrite import OutputGuard
 from .common import add_checkpoint_argument, add_model_arguments, model_name
 
 HELP = "time a model per face (network on a crop, and crop + network + decoding; one thread, batch 1)"
@@ -25,6 +26,8 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation.speed import time_landmark_stage, time_tracking_step
     from ..landmarker import Landmarker
 
+    if args.json:
+        OutputGuard([args.checkpoint] if args.checkpoint else []).claim(args.json, "--json")
     rows: dict[str, list[dict]] = {"landmark_stage": [], "tracking_step": []}
     backends = ["onnx", "torch"] if args.backend == "auto" else [args.backend]
     with tempfile.TemporaryDirectory() as tmp:

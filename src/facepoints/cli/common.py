@@ -4,7 +4,9 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Iterable
 
+from ..pipeline.overwrite import OutputGuard
 from ..registry import DEFAULT_MODEL
 
 
@@ -33,6 +35,13 @@ def one_line(exc: BaseException) -> str:
 def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="use a training checkpoint (e.g. runs/<name>/best.pt from "
                                              "`facepoints train-branches`) instead of --model")
+
+
+def input_guard(args: argparse.Namespace, records: Iterable = ()) -> OutputGuard:
+    """An :class:`OutputGuard` holding the command's input files: its data list and
+    ``--checkpoint`` (when it has them) and the images of ``records``."""
+    given = [getattr(args, name, None) for name in ("data", "checkpoint")]
+    return OutputGuard([p for p in given if p] + [r.image_path for r in records])
 
 
 def model_name(args: argparse.Namespace, work_dir: str) -> str:

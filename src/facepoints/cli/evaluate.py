@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from ..metrics import NORMALISATIONS
-from .common import add_checkpoint_argument, add_model_arguments, model_name
+from ..pipeline.overwrite import OutputGuard
+from .common import add_checkpoint_argument, add_model_arguments, input_guard, model_name
 
 HELP = "benchmark a model on an image list with .pts annotations (NME, FR, AUC, CED plot)"
 
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> int:
         prompts = Landmarker(name, detector=None, backend="torch").plane_points(args.landmark_set)
         prompts = prompts if points is None else prompts[points]
     rows = []
+    guard = input_guard(args, records)
     for stages in args.stages or [None]:
         lm = Landmarker(name, detector=args.detector if args.boxes == "detector" else None,
                         backend=args.backend, threads=args.threads, flip_test=args.flip_test, stages=stages,
@@ -84,14 +86,15 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(lm, records, args.normalisation, args.threshold, args.boxes, root=args.data.parent,
                           progress=not args.no_progress, points=points)
         print(result.table() if stages is None else f"stages={stages}\n{result.table()}")
-        _write_outputs(args, lm, result, stages, points)
+        _write_outputs(args, lm, result, stages, points, guard)
         rows.append((stages, result.overall))
     if len(rows) > 1:
         print("\nper stage (all faces):\n" + "\n".join(f"  {k} stage(s): {s.row()}" for k, s in rows))
     return 0
 
 
-def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, points: list[int] | None) -> None:
+def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, points: list[int] | None,
+                   guard: OutputGuard) -> None:
     """CED PNG and JSON (with the command that reproduces them) for one evaluation."""
     from ..datasets.image_list import list_tag
     from ..drawing import plot_ced
@@ -104,6 +107,8 @@ def _write_outputs(args: argparse.Namespace, lm, result, stages: int | None, poi
     subset += f"_set-{args.landmark_set}" if args.landmark_set else ""
     stem = (f"{lm.card.name}_{list_tag(args.data)}{split}_{args.boxes}{'_flip' if args.flip_test else ''}"
             f"{staged}{subset}")
+    guard.claim(args.out / f"{stem}_ced.png")
+    guard.claim(args.out / f"{stem}.json")
     png = plot_ced({lm.card.name: result.nme}, args.out / f"{stem}_ced.png", args.threshold,
                    title=f"CED: {lm.card.name} on {args.data.name} ({args.boxes} boxes)",
                    normalisation=args.normalisation)

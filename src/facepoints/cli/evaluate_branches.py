@@ -6,7 +6,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from .common import add_checkpoint_argument, add_model_arguments, model_name, to_json
+from .common import add_checkpoint_argument, add_model_arguments, input_guard, model_name, to_json
 
 HELP = ("benchmark a model's pose branch (MAE, FR@10 deg vs solvePnP pseudo-labels) and face-confidence "
         "branch (AP on face / background crops)")
@@ -32,6 +32,10 @@ def run(args: argparse.Namespace) -> int:
     records = read_image_list(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         lm = Landmarker(model_name(args, tmp), detector=None, backend=args.backend, threads=args.threads)
+    stem = f"{lm.card.name}_{list_tag(args.data)}_branches"
+    guard = input_guard(args, records)
+    for suffix in ("_pose_ced.png", "_pr.png", ".json"):  # refused before the evaluation runs
+        guard.claim(args.out / f"{stem}{suffix}")
     progress = not args.no_progress
     labels = crop_pose_labels(records, lm.spec)
     pred = predict_poses(lm, records, progress)
@@ -48,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
               f"false positives {100 * tracking['false_positive_rate_at_' + t]:.2f} %")
 
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{lm.card.name}_{list_tag(args.data)}_branches"
     ced = plot_pose_ced({k: v["per_face"] for k, v in report.items()}, args.out / f"{stem}_pose_ced.png",
                         title=f"Head pose on {args.data.name} (vs pseudo-labels)")
     curve = tracking.pop("curve")

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_checkpoint_argument, add_model_arguments, model_name
+from .common import add_checkpoint_argument, add_model_arguments, input_guard, model_name
 
 HELP = "NME and sigma on a test list and its synthetic occluded copy (face masks, pasted patches)"
 
@@ -53,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     lm = Landmarker(name, detector=None, backend=args.backend, threads=args.threads, flip_test=args.flip_test)
     part = ("" if args.split == "all" else f"_{args.split}") + ("_flip" if args.flip_test else "")
     stem = f"{lm.card.name}_{list_tag(args.data)}{part}_occlusion_seed{args.seed}"
+    guard = input_guard(args)
+    for suffix in ("_sigma.png", ".json"):
+        guard.claim(args.out / f"{stem}{suffix}")
     report = occlusion_study(lm, args.data, args.work_dir, args.seed, progress=not args.no_progress,
                              split=args.split, val_fraction=args.val_fraction, plot=args.out / f"{stem}_sigma.png")
     part = "" if args.split == "all" else f" ({args.split} split)"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..pipeline.overwrite import OutputGuard
 from .common import to_json
 from .points_file import read_points_file
 
@@ -41,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.size < 64:
         raise ValueError(f"--size must be at least 64 pixels, got {args.size}")
+    guard = OutputGuard([args.points] if args.points else [])
+    guard.claim(args.out, "--out")
+    if args.json:
+        guard.claim(args.json, "--json")
     anchors, title = plane_anchors(args.model, args.scheme)
     extra = None
     if args.points:

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .common import add_model_arguments
+from .common import add_model_arguments, input_guard
 
 HELP = ("video stability benchmark: synthetic clips of still test faces (motion, noise, brightness "
         "drift, occluder) -> NME and jitter raw vs smoothed, detector share, ms per face per frame")
@@ -57,6 +57,10 @@ def run(args: argparse.Namespace) -> int:
                         mode=args.mode, shape_cutoff=args.shape_cutoff)
     config = TrackerConfig(motion_prediction=args.motion_prediction, smoothing=smoothing)
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
+    stem = f"{lm.card.name}_{list_tag(args.data)}_stability"
+    guard = input_guard(args, records)
+    for suffix in (".png", ".json"):  # refused before the benchmark runs
+        guard.claim(args.out / f"{stem}{suffix}")
     report = stability_benchmark(lm, records, args.clips, ClipSpec(frames=args.frames), args.seed, config,
                                  progress=not args.no_progress)
     report.extra["model"] = lm.card.name
@@ -75,7 +79,6 @@ def run(args: argparse.Namespace) -> int:
               f"--mode {best.mode} --shape-cutoff {best.shape_cutoff:g} "
               f"(NME change {100 * rows[0]['nme_change']:+.2f} %, jitter ratio {100 * rows[0]['jitter_ratio']:.1f} %)")
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = f"{lm.card.name}_{list_tag(args.data)}_stability"
     png = plot_stability(per_frame_curves(report.traces, get_scheme(report.scheme)), args.out / f"{stem}.png",
                          title=f"{lm.card.name}: {args.clips} synthetic clips from {args.data.name}")
     (args.out / f"{stem}.json").write_text(json.dumps(report.to_json(), indent=1, allow_nan=False))

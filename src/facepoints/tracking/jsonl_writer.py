@@ -9,7 +9,7 @@ from .frame_result import FrameResult
 
 
 class JsonlWriter:
-    """Writes one :class:`FrameResult` per line (``{"frame", "time", "detector_ran", "faces"}``).
+    """Writes one :class:`FrameResult` per line (``{"index", "time", "detector_ran", "faces"}``).
 
     Each line is flushed at once, so a run that stops (an error, a kill) leaves every
     frame processed until then on disk. Standard JSON only (no NaN/Infinity)."""
