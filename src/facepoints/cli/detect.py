@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from ..pipeline.overwrite import OutputGuard
 from .common import add_model_arguments, one_line, to_json
-from .detect_outputs import is_earlier_overlay, output_paths
+from .detect_outputs import check_replaceable, is_earlier_overlay, output_paths
 from .points_file import read_points_file
 from .quiet import native_stderr_silenced
 
@@ -98,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.inputs and not args.sample:
         raise ValueError("give image files or folders, or --sample astronaut")
+    if args.out.exists() and not args.out.is_dir():
+        raise ValueError(f"--out {args.out}: is a file; --out names the folder to write results to")
     files, skipped = expand_inputs(args.inputs)
     jobs: list[tuple[str, object]] = [(args.sample, sample_image(args.sample))] if args.sample else []
     jobs += [(p.stem, p) for p in files]
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     guard = OutputGuard(files + ([args.points] if args.points else []))
     for stem, _ in jobs:  # every output is checked before the first one is written
         for path in output_paths(args.out, stem, not args.no_overlay):
-            guard.claim(path)
+            check_replaceable(guard.claim(path))
     boxes = [parse_box(b) for b in args.box] if args.box else None
     names, points = read_points_file(args.points) if args.points else (None, None)
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,

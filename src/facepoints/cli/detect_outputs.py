@@ -1,9 +1,12 @@
 """The files ``facepoints detect`` writes per image (``NAME.json``, ``NAME_overlay.png``), and
-recognising the ones an earlier run left in a folder, so they are never read back as inputs."""
+recognising the ones an earlier run left in a folder: they are never read back as inputs, and
+they are the only existing files a run replaces."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
+
+from ..pipeline.overwrite import OverwriteError
 
 OVERLAY_SUFFIX = "_overlay.png"
 #: a detect record is a few KB per face; larger JSON beside an overlay is not ours
@@ -33,3 +36,14 @@ def is_earlier_overlay(path: Path) -> bool:
     if not name.lower().endswith(OVERLAY_SUFFIX) or len(name) == len(OVERLAY_SUFFIX):
         return False
     return is_detect_record(path.with_name(name[:-len(OVERLAY_SUFFIX)] + ".json"))
+
+
+def check_replaceable(path: Path) -> None:
+    """``OverwriteError`` when ``path`` exists and is not an output of an earlier run (e.g. a
+    ``NAME.json`` annotation beside an image, with ``--out`` in the image folder)."""
+    if not path.exists() and not path.is_symlink():
+        return
+    ours = is_earlier_overlay(path) if path.name.lower().endswith(OVERLAY_SUFFIX) else is_detect_record(path)
+    if not ours or path.is_symlink() or not path.is_file():
+        raise OverwriteError(f"{path} exists and is not a result of facepoints detect; refusing to replace it "
+                             "(choose another --out folder)")
