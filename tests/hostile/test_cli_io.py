@@ -187,6 +187,23 @@ def test_output_guard_compares_resolved_paths_and_inodes(tmp_path):
     assert issubclass(OverwriteError, ValueError)
 
 
+def test_evaluation_commands_guard_their_data_list_checkpoint_and_images(tmp_path):
+    """evaluate, evaluate-branches, evaluate-occlusion and stability claim their generated
+    outputs against these before running."""
+    import argparse
+
+    from facepoints.cli.common import input_guard
+    from facepoints.datasets.records import FaceRecord
+
+    data, checkpoint, image = tmp_path / "list.txt", tmp_path / "best.pt", tmp_path / "img.png"
+    record = FaceRecord(image, np.zeros((68, 2), np.float32), "ibug68")
+    guard = input_guard(argparse.Namespace(data=data, checkpoint=checkpoint), [record])
+    for path in (data, checkpoint, image):
+        with pytest.raises(OverwriteError, match="is the input"):
+            guard.claim(path)
+    assert guard.claim(tmp_path / "x_ced.png") == tmp_path / "x_ced.png"
+
+
 # --- one clear line for bad input ---------------------------------------------------------------
 
 @pytest.mark.parametrize("content, message", [

@@ -1,4 +1,9 @@
-"""``facepoints detect``: landmarks for images or folders -> JSON + overlay PNG per image."""
+"""``facepoints detect``: landmarks for images or folders -> JSON + overlay PNG per image.
+
+Nothing it reads is written over (refused before the first write), a folder's overlays from an
+earlier run are not read back as images, existing files are replaced only when an earlier run
+wrote them, and an image that cannot be read is reported on one line while the others go on
+(exit code 2 when any failed)."""
 from __future__ import annotations
 
 import argparse
@@ -21,10 +26,13 @@ SAMPLES = ("astronaut",)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("inputs", nargs="*", type=Path, help="image files and/or folders of images")
+    p.add_argument("inputs", nargs="*", type=Path, help="image files and/or folders of images (without the "
+                   "NAME_overlay.png an earlier run wrote beside its NAME.json)")
     p.add_argument("--sample", choices=SAMPLES, help="run on a bundled public-domain portrait "
                    "(scikit-image's astronaut, NASA)")
-    p.add_argument("--out", type=Path, default=Path("facepoints_out"), help="output folder")
+    p.add_argument("--out", type=Path, default=Path("facepoints_out"),
+                   help="output folder (may be an input folder; files it holds are replaced only when an "
+                        "earlier run wrote them)")
     add_model_arguments(p)
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
