@@ -59,15 +59,11 @@ class AnnotatedVideoWriter:
 
 
 def annotate(rgb: np.ndarray, result: FrameResult) -> np.ndarray:
-    """A copy of ``rgb`` with each tracked face drawn (smoothed landmarks) and labelled with its id."""
-    shown = [Face(f.box, f.face.score, f.landmarks, f.face.scheme, pose=f.face.pose,
+    """A copy of ``rgb`` with each tracked face drawn (smoothed landmarks), labelled "track N" with
+    its detector score and face probability; a red dot in the corner marks detector frames."""
+    shown = [Face(f.box, f.face.score, f.landmarks, f.face.scheme, pose=f.face.pose, box_source=f.face.box_source,
                   confidence=f.face.confidence) for f in result.faces]
-    out = draw_faces(rgb, shown)
-    scale = max(out.shape[:2]) / 640
-    for f in result.faces:
-        x0, _, _, y1 = [int(round(v)) for v in f.box]
-        cv2.putText(out, f"#{f.track_id}", (x0, y1 + int(14 * max(scale, 1))), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.45 * max(scale, 1), (255, 255, 0), max(1, int(round(scale))), cv2.LINE_AA)
+    out = draw_faces(rgb, shown, labels=[f"track {f.track_id}" for f in result.faces])
     if result.detector_ran:
         cv2.circle(out, (8, 8), 4, (255, 0, 0), -1, cv2.LINE_AA)  # a red dot marks detector frames
     return out
