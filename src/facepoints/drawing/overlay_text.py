@@ -11,14 +11,17 @@ FONT = cv2.FONT_HERSHEY_SIMPLEX
 Rect = tuple[float, float, float, float]
 #: one legend line: (text, RGB colour) pieces drawn left to right
 Line = Sequence[tuple[str, tuple[int, int, int]]]
-TEXT_COLOUR = (235, 235, 235)
+#: the legend is left out when it would cover more than this share of the picture
+LEGEND_MAX_SHARE = 0.2
 
 
 class TextStyle:
-    """Font scale, stroke and padding for an image: 0.45 up to 640 pixels, growing with the image."""
+    """Font scale, stroke and padding for an image: 0.45 from 400 to 640 pixels, growing with
+    larger images, shrinking to 0.27 on small ones."""
 
     def __init__(self, image: np.ndarray) -> None:
-        grow = max(1.0, max(image.shape[:2]) / 640)
+        side = max(image.shape[:2])
+        grow = max(side / 640, min(1.0, side / 400), 0.6)
         self.scale = 0.45 * grow
         self.thickness = max(1, int(round(grow)))
         self.pad = max(2, int(round(3 * grow)))
@@ -111,6 +114,8 @@ def draw_legend(image: np.ndarray, lines: Sequence[Line], occupied: Sequence[Rec
         return sum(max(0, min(x + lw, r[2]) - max(x, r[0])) * max(0, min(y + lh, r[3]) - max(y, r[1]))
                    for r in occupied)
 
+    if lw * lh > LEGEND_MAX_SHARE * w * h:  # on a small picture the legend would hide it
+        return
     x, y = min(corners, key=covered)
     x, y = max(0, x), max(0, y)
     plate(image, (x, y), (lw, lh))
