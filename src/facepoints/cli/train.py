@@ -24,5 +24,6 @@ def run(args: argparse.Namespace) -> int:
                  if getattr(args, key) is not None}
     cfg = TrainConfig.from_yaml(args.config, overrides)  # every value checked before any work
     best = Trainer(cfg, progress=not args.no_progress).run()
-    print(f"done: best validation NME {100 * best:.3f} %; checkpoints in {cfg.run_dir}")
+    shown = f"best validation NME {100 * best:.3f} %" if best == best else "no validation faces (best.pt = last epoch)"
+    print(f"done: {shown}; checkpoints in {cfg.run_dir}")
     return 0

@@ -225,6 +225,3 @@ def check_values(values: dict, cls: type, prefix: str = "") -> dict:
         out[key] = typed
     return out
 
-
-def field_names(cls: type) -> list[str]:
-    return [f.name for f in dataclasses.fields(cls)]
