@@ -170,6 +170,19 @@ def test_train_resume_from_a_planted_last_checkpoint_refuses_code(tiny_list, tmp
     assert planted.read_bytes() == before and sorted(p.name for p in run.iterdir()) == ["last.pt"]
 
 
+@pytest.mark.parametrize("planted", [{}, {"config": "x"}, {"model": "x", "config": {}},
+                                     {"model": {}, "config": {}, "epoch": "x", "best": 0.1}, [1, 2]])
+def test_train_resume_from_a_broken_plain_last_checkpoint_is_one_line(planted, tiny_list, tmp_path, capsys):
+    run = tmp_path / "runs" / "tiny"
+    run.mkdir(parents=True)
+    torch.save(planted, run / "last.pt")
+    config = _train_config(tmp_path / "c.yaml", tiny_list, tmp_path / "runs")
+    assert main(["train", config, "--no-progress"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("facepoints train: error: ") and "last.pt" in lines[0], lines
+    assert sorted(p.name for p in run.iterdir()) == ["last.pt"]
+
+
 def test_finetune_base_refuses_code(hostile, tiny_list, tmp_path, capsys):
     path, marker = hostile
     argv = ["finetune", str(path), "--data", str(tiny_list), "--scheme", "five", "--out", str(tmp_path / "runs"),
@@ -226,6 +239,9 @@ BAD_LAYOUTS = {
     "weights do not fit": {"model": {"w": TENSOR}, "config": {"model": {}, "scheme": "ibug68", "crop_margin": 1.25}},
     "unknown architecture": {"model": {}, "config": {"architecture": "x", "model": {}, "scheme": "ibug68",
                                                       "crop_margin": 1.25}},
+    "huge network": {"model": {}, "config": {"model": {"input_size": 2 ** 30, "width": 10 ** 9}, "scheme": "ibug68",
+                                              "crop_margin": 1.25}},
+    "string sizes": {"model": {}, "config": {"model": {"input_size": "112"}, "scheme": "ibug68", "crop_margin": 1.25}},
     "bad scheme definition": {"model": {}, "scheme_definition": {"name": 3},
                               "config": {"model": {}, "scheme": "ibug68", "crop_margin": 1.25}},
 }

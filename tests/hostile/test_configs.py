@@ -55,8 +55,8 @@ TRAIN_BAD = {
 }
 
 MODEL_BAD = {  # architecture -> model field -> bad values
-    "atpn": {"num_points": INT_JUNK + [0, -1, 5, 98], "input_size": INT_JUNK + [-64, 0, 100, 16],
-             "backbone": STR_JUNK + ["nosuch"], "width": INT_JUNK + [0, -1], "embed": [0, -1, "x"],
+    "atpn": {"num_points": INT_JUNK + [0, -1, 5, 98], "input_size": INT_JUNK + [-64, 0, 100, 16, 2048, 2 ** 40],
+             "backbone": STR_JUNK + ["nosuch"], "width": INT_JUNK + [0, -1], "embed": [0, -1, "x", 10 ** 9],
              "pose": BOOL_JUNK, "tracking": BOOL_JUNK},
     "dslpt": {"dim": [0, -32, "x"], "heads": [0, 3], "layers": [0, 1.5], "stages": [0, -1],
               "mlp_ratio": [0], "patch_grid": [0], "initial_patch": [0, 1.5, -0.1, "x"],
@@ -239,7 +239,7 @@ def test_resume_after_the_model_changed_names_the_fields(tiny_list, tmp_path, ca
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and len(lines[0]) < 500, lines
     line = lines[0]
-    assert "saved config differs" in line and "model.width (16 -> 32)" in line and "model.input_size" in line
+    assert "saved config (last.pt) differs" in line and "model.width (16 -> 32)" in line and "model.input_size" in line
     assert "start afresh" in line and str(run) in line
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before  # nothing rewritten
 

@@ -186,9 +186,15 @@ class BranchTrainer:
         if last.is_file():
             state = load_checkpoint(last)
             if state.get("base_sha") == self.base_sha:
-                branch.load_state_dict(state["branch"])
-                optimizer.load_state_dict(state["optimizer"])
-                start, best, best_metrics = state["epoch"] + 1, state["best"], state["best_metrics"]
+                try:
+                    branch.load_state_dict(state["branch"])
+                    optimizer.load_state_dict(state["optimizer"])
+                    start, best = int(state["epoch"]) + 1, float(state["best"])
+                    best_metrics = dict(state["best_metrics"])
+                except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
+                    reason = " ".join(str(exc).split())[:160]
+                    raise CheckpointError(f"{last}: cannot resume this stage from it ({reason}); delete it to train "
+                                          "the stage afresh") from None
                 print(f"{stage}: resumed at epoch {start} (best {best_metrics})")
             else:
                 print(f"{stage}: {last} belongs to other base weights; training from scratch")

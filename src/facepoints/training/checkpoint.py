@@ -113,10 +113,15 @@ def checkpoint_network(state: dict, path: str | Path) -> tuple[str, torch.nn.Mod
     """(architecture, network in eval mode) of a ``training_checkpoint``; ``CheckpointError`` (one
     line) when its config or weights do not build that network."""
     from ..registry.architectures import ARCHITECTURES, load_network
+    from .config_checks import ConfigError, check_values
 
     architecture = state["config"].get("architecture", "atpn")
     if architecture not in ARCHITECTURES:
         raise CheckpointError(f"{path}: unknown architecture {architecture!r} (known: {', '.join(ARCHITECTURES)})")
+    try:  # checked before building: a hostile config could ask for a huge network
+        check_values(state["config"]["model"], ARCHITECTURES[architecture][1], "model.")
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: its config is not valid ({exc})") from None
     try:
         return architecture, load_network(architecture, state["config"]["model"], state["model"]).eval()
     except (TypeError, ValueError, KeyError, RuntimeError) as exc:

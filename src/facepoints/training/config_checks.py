@@ -19,6 +19,10 @@ def at_least(low: float) -> Rule:
     return (lambda v: v >= low), f">= {low}"
 
 
+def between(low: float, high: float) -> Rule:
+    return (lambda v: low <= v <= high), f"in [{low}, {high}]"
+
+
 def positive() -> Rule:
     return (lambda v: v > 0), "> 0"
 
@@ -90,10 +94,13 @@ def _patch_rules() -> list[str]:
     return list(PATCH_RULES)
 
 
-INPUT_SIZE: Rule = (lambda v: v >= 32 and v % 16 == 0), "that is a multiple of 16 and >= 32"
-_MODEL = {"num_points": at_least(1), "input_size": INPUT_SIZE, "dropout": fraction(high_open=True)}
-_SIZES = {k: at_least(1) for k in ("width", "embed", "dim", "heads", "layers", "mlp_ratio", "patch_grid", "stages",
-                                   "refine_layers", "refine_grid")}
+# network sizes have upper bounds too: a checkpoint's config is built before its weights are
+# compared, so a hostile one could otherwise ask for a network of terabytes
+INPUT_SIZE: Rule = (lambda v: 32 <= v <= 1024 and v % 16 == 0), "that is a multiple of 16 in [32, 1024]"
+_MODEL = {"num_points": between(1, 10000), "input_size": INPUT_SIZE, "dropout": fraction(high_open=True)}
+_SIZES = {"width": between(1, 4096), "embed": between(1, 8192), "dim": between(1, 4096), "heads": between(1, 64),
+          "layers": between(1, 64), "mlp_ratio": between(1, 16), "patch_grid": between(1, 64),
+          "stages": between(1, 16), "refine_layers": between(1, 64), "refine_grid": between(1, 64)}
 _PROBABILITIES = {k: fraction() for k in ("flip", "shear_prob", "grey", "occlusion", "brightness_prob",
                                           "face_occluder", "border_prob", "border_max", "max_iou")}
 
@@ -125,7 +132,7 @@ RULES: dict[str, dict[str, Rule]] = {
                     "patch_context": positive(), "patch_clamp": pair()},
     "TUFAConfig": {**_MODEL, **_SIZES, "encoder": one_of(_encoders), "tau": positive(), "prompt_scale": positive(),
                    "keep_fraction": fraction(low_open=True), "plane_to_crop": positive(),
-                   "refine_stages": at_least(0), "refine_patch": positive()},
+                   "refine_stages": between(0, 16), "refine_patch": positive()},
     "AugmentConfig": {**_PROBABILITIES, "rotation_deg": at_least(0.0), "scale": fraction(high_open=True),
                       "translation": fraction(high_open=True), "box_jitter": fraction(high_open=True),
                       "shear": at_least(0.0), "occlusion_max": fraction(low_open=True),
