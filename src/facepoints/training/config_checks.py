@@ -8,7 +8,7 @@ import types
 import typing
 from typing import Any, Callable
 
-Rule = tuple[Callable[[Any], bool], str]  # (accepts the typed value, what it must be)
+Rule = tuple[Callable[[Any], bool], object]  # (accepts the typed value, what it must be: str() of it)
 
 
 class ConfigError(ValueError):
@@ -96,6 +96,8 @@ def _patch_rules() -> list[str]:
 
 # network sizes have upper bounds too: a checkpoint's config is built before its weights are
 # compared, so a hostile one could otherwise ask for a network of terabytes
+SEED: Rule = between(0, 2 ** 32 - 1)  # numpy and torch both take it
+THREADS: Rule = between(1, 256)
 INPUT_SIZE: Rule = (lambda v: 32 <= v <= 1024 and v % 16 == 0), "that is a multiple of 16 in [32, 1024]"
 _MODEL = {"num_points": between(1, 10000), "input_size": INPUT_SIZE, "dropout": fraction(high_open=True)}
 _SIZES = {"width": between(1, 4096), "embed": between(1, 8192), "dim": between(1, 4096), "heads": between(1, 64),
@@ -112,20 +114,20 @@ RULES: dict[str, dict[str, Rule]] = {
         "crop_margin": at_least(1.0), "loss": one_of(_losses), "nll_beta": fraction(),
         "withhold": every(at_least(0)), "epochs": at_least(1), "batch_size": at_least(1), "lr": at_least(0.0),
         "backbone_lr_scale": positive(), "weight_decay": at_least(0.0), "warmup_epochs": at_least(0),
-        "ema_decay": fraction(high_open=True, low_open=True), "seed": at_least(0), "threads": at_least(1),
-        "workers": at_least(0)},
+        "ema_decay": fraction(high_open=True, low_open=True), "seed": SEED, "threads": THREADS,
+        "workers": between(0, 64)},
     "BranchConfig": {
         "name": folder_name(), "base": ((lambda v: v != ""), "a registry model name or a checkpoint path"),
         "val_fraction": fraction(high_open=True, low_open=True),
         "extra_face_limit": at_least(0), "pose_epochs": at_least(1), "pose_views": at_least(1),
         "focal_per_side": positive(), "tracking_epochs": at_least(1), "positives_per_face": at_least(1),
         "negatives_per_positive": at_least(0), "batch_size": at_least(1), "lr": positive(),
-        "weight_decay": at_least(0.0), "seed": at_least(0), "threads": at_least(1)},
+        "weight_decay": at_least(0.0), "seed": SEED, "threads": THREADS},
     "FinetuneConfig": {
         "epochs": at_least(1), "epoch_samples": at_least(1), "batch_size": at_least(1), "lr": at_least(0.0),
         "weight_decay": at_least(0.0), "warmup_epochs": at_least(0), "keep_fraction": fraction(low_open=True),
-        "limit": at_least(1), "draw_seed": at_least(0), "threads": at_least(1), "workers": at_least(0),
-        "seed": at_least(0), "name": folder_name()},
+        "limit": at_least(1), "draw_seed": SEED, "threads": THREADS, "workers": between(0, 64),
+        "seed": SEED, "name": folder_name()},
     "ATPNConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones)},
     "DSLPTConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones), "initial_patch": fraction(low_open=True),
                     "distribution": one_of(_distributions), "patch_rule": one_of(_patch_rules),
