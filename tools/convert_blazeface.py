@@ -10,8 +10,10 @@ carries the detector files under ``mediapipe/modules/face_detection/``:
 
 The script reads the flatbuffer with the ``tflite`` package, rebuilds the graph with the
 ``onnx`` helper API (NCHW inside; the input stays NHWC float32 in [-1, 1] like the
-original, with a free batch dimension; outputs ``regressors`` (N, A, 16) and
-``classificators`` (N, A, 1)), checks parity with the original in ``ai-edge-litert`` on
+original; outputs ``regressors`` (N, A, 16) and ``classificators`` (N, A, 1)). Batch and
+image size are free: the network is fully convolutional, so on an H x W input (multiples
+of 32 for "short", 64 for "full") it gives the anchors of an H x W grid, which is how the
+detector searches large images at several scales), checks parity with the original in ``ai-edge-litert`` on
 real photos, and writes ``src/facepoints/detectors/models/blazeface_<variant>.onnx`` with
 a JSON card beside it (licence, source wheel, sha256s, parity, this command). It also
 copies the original .tflite files to ``tests/data/blazeface/`` for the parity tests.
@@ -205,11 +207,11 @@ class _Converter:
             if name is None or len(shape) != 3:
                 raise ConversionError(f"unexpected output shape {shape}")
             self.nodes.append(helper.make_node("Identity", [self.acts[idx]], [name], name=name))
-            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", shape[1], shape[2]]))
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", "anchors", shape[2]]))
         outputs.sort(key=lambda v: v.name != "regressors")
         graph = helper.make_graph(
             self.nodes, "blazeface",
-            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", *in_shape[1:]])],
+            [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["N", "H", "W", in_shape[3]])],
             outputs, self.inits)
         model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
                                   producer_name="facepoints tools/convert_blazeface.py")
@@ -267,7 +269,9 @@ class _Converter:
             self.acts[out] = self.node("Pad", [self.acts[ins[0]], self.initializer(onnx_pads, "pads")], "pad")
         elif name == "RESHAPE":
             new_shape = np.array(self.shape(out), np.int64)
-            new_shape[0] = -1  # free batch dimension
+            if len(new_shape) != 3:
+                raise ConversionError(f"unsupported reshape to {tuple(new_shape)}")
+            new_shape[:2] = (0, -1)  # free batch and image size: (N, anchors, values)
             self.acts[out] = self.node("Reshape", [self.nhwc(ins[0]), self.initializer(new_shape, "shape")], "reshape")
         elif name == "CONCATENATION":
             opts = _options(op, tfl.ConcatenationOptions)
@@ -378,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
         onnx_bytes = model.SerializeToString()
         onnx_path = args.out / f"blazeface_{variant}.onnx"
         onnx_path.write_bytes(onnx_bytes)
-        size = int(model.graph.input[0].type.tensor_type.shape.dim[1].dim_value)
+        size = int(_Converter(data).shape(_Converter(data).graph.Inputs(0))[1])
         card = {
             "name": f"blazeface_{variant}",
             "what": f"MediaPipe BlazeFace {'short' if variant == 'short' else 'full'}-range face detector, "
