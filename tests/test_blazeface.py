@@ -78,14 +78,17 @@ def test_shipped_onnx_matches_its_card(model):
 
 
 def test_conversion_reproduces_the_shipped_onnx(model):
-    """tools/convert_blazeface.py on the original .tflite gives the shipped file, byte for byte."""
+    """tools/convert_blazeface.py on the original .tflite gives the shipped graph and weights."""
     pytest.importorskip("tflite")
-    pytest.importorskip("onnx")
+    onnx = pytest.importorskip("onnx")
     spec = importlib.util.spec_from_file_location("convert_blazeface", REPO / "tools/convert_blazeface.py")
     tool = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(tool)
-    onnx_bytes = tool.convert(TFLITE[model].read_bytes()).SerializeToString()
-    assert hashlib.sha256(onnx_bytes).hexdigest() == model_card(model)["onnx_sha256"]
+    converted = tool.convert(TFLITE[model].read_bytes())
+    shipped = onnx.load_from_string(
+        resources.files("facepoints.detectors").joinpath("models", f"blazeface_{model}.onnx").read_bytes())
+    assert converted.graph == shipped.graph  # the same nodes, attributes and weights (bytes may
+    # differ with another onnx version's serialiser; the sha256 test pins the shipped file)
 
 
 # -- parity with the original in LiteRT --------------------------------------------------
