@@ -261,3 +261,27 @@ def test_detection_keypoints_are_optional():
     assert "keypoints=2" in repr(with_points)
     with pytest.raises(ValueError):
         with_points.keypoints[0, 0] = 5.0
+
+
+def test_pyramid_chunks_give_the_same_faces(astronaut, monkeypatch):
+    """A level run in overlapping chunks finds what it finds in one piece, each face once."""
+    import facepoints.detectors.blazeface as bf
+    scene = _scene(1200, 900)
+    face = astronaut[60:190, 160:290]
+    spots = [(100, 100), (560, 380), (1000, 700), (470, 600)]  # one across the chunk seams
+    for x, y in spots:
+        scene[y:y + 60, x:x + 60] = cv2.resize(face, (60, 60), interpolation=cv2.INTER_AREA)
+    detector = BlazeFaceDetector("short", min_face_size=40, threads=1)
+    whole = detector.detect(scene)
+    monkeypatch.setattr(bf, "LEVEL_CHUNK", 384)
+    assert bf._chunk_starts(720, 192) == [0, 168, 336] and bf._chunk_starts(384, 192) == [0]
+    chunked = detector.detect(scene)
+    assert len(whole) == len(chunked) == len(spots), (whole, chunked)
+    for a, b in zip(sorted(whole, key=lambda d: tuple(d.center)), sorted(chunked, key=lambda d: tuple(d.center))):
+        assert np.abs(a.box - b.box).max() < 0.1 * a.width
+
+
+def test_pyramid_refuses_a_huge_level():
+    detector = BlazeFaceDetector("short", min_face_size=2)
+    with pytest.raises(ValueError, match="larger min_face_size"):
+        detector.detect(np.zeros((1000, 1500, 3), np.uint8))
