@@ -1,6 +1,6 @@
 """Face detectors: a common interface (`FaceDetector`, `Detection`) and a registry.
 
-Lowest layer: imports numpy, cv2, dlib (lazily) and ``facepoints.geometry`` only.
+Lowest layer: imports numpy, cv2, dlib and onnxruntime (lazily) and ``facepoints.geometry`` only.
 """
 from .base import Detection, DetectorUnavailableError, FaceDetector
 from .registry import (ENTRY_POINT_GROUP, create_detector, default_detector, list_detectors,
@@ -8,7 +8,8 @@ from .registry import (ENTRY_POINT_GROUP, create_detector, default_detector, lis
 
 __all__ = ["Detection", "DetectorUnavailableError", "FaceDetector", "ENTRY_POINT_GROUP",
            "create_detector", "default_detector", "list_detectors", "register_detector",
-           "unregister_detector", "rescan_plugins", "DlibHogDetector", "OpenCVHaarDetector"]
+           "unregister_detector", "rescan_plugins", "DlibHogDetector", "OpenCVHaarDetector",
+           "BlazeFaceDetector"]
 
 
 def __getattr__(name: str):  # the detector classes, imported on first use
@@ -18,4 +19,7 @@ def __getattr__(name: str):  # the detector classes, imported on first use
     if name == "OpenCVHaarDetector":
         from .opencv_haar import OpenCVHaarDetector
         return OpenCVHaarDetector
+    if name == "BlazeFaceDetector":
+        from .blazeface import BlazeFaceDetector
+        return BlazeFaceDetector
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

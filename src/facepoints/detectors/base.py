@@ -24,16 +24,27 @@ class DetectorUnavailableError(RuntimeError):
 
 @dataclass(frozen=True, eq=False)
 class Detection:
-    """One detected face: ``box`` is (4,) float32 xyxy in pixels of the input image."""
+    """One detected face: ``box`` is (4,) float32 xyxy in pixels of the input image.
+
+    ``keypoints`` is an optional (K, 2) float32 array of facial points in the same pixel
+    coordinates, for detectors that predict them (BlazeFace: right eye, left eye, nose
+    tip, mouth centre, right ear tragion, left ear tragion; right/left of the subject),
+    else None.
+    """
 
     box: np.ndarray
     score: float
+    keypoints: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         box = np.array(self.box, dtype=np.float32).reshape(4)
         box.setflags(write=False)
         object.__setattr__(self, "box", box)
         object.__setattr__(self, "score", float(self.score))
+        if self.keypoints is not None:
+            points = np.array(self.keypoints, dtype=np.float32).reshape(-1, 2)
+            points.setflags(write=False)
+            object.__setattr__(self, "keypoints", points)
 
     @property
     def width(self) -> float:
@@ -50,14 +61,18 @@ class Detection:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Detection):
             return NotImplemented
-        return self.score == other.score and bool(np.array_equal(self.box, other.box))
+        if (self.keypoints is None) != (other.keypoints is None):
+            return False
+        same_points = self.keypoints is None or bool(np.array_equal(self.keypoints, other.keypoints))
+        return self.score == other.score and bool(np.array_equal(self.box, other.box)) and same_points
 
     def __hash__(self) -> int:
         return hash((self.box.tobytes(), self.score))
 
     def __repr__(self) -> str:
         x0, y0, x1, y1 = (float(v) for v in self.box)
-        return f"Detection(box=[{x0:.1f}, {y0:.1f}, {x1:.1f}, {y1:.1f}], score={self.score:.3f})"
+        points = "" if self.keypoints is None else f", keypoints={len(self.keypoints)}"
+        return f"Detection(box=[{x0:.1f}, {y0:.1f}, {x1:.1f}, {y1:.1f}], score={self.score:.3f}{points})"
 
 
 def pixel_block_to_xyxy(left, top, right, bottom) -> np.ndarray:

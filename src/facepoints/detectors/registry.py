@@ -31,6 +31,8 @@ Factory = Callable[..., FaceDetector]
 _BUILTINS: dict[str, str] = {
     "dlib_hog": "facepoints.detectors.dlib_hog:DlibHogDetector",
     "opencv_haar": "facepoints.detectors.opencv_haar:OpenCVHaarDetector",
+    "blazeface": "facepoints.detectors.blazeface:BlazeFaceDetector",
+    "blazeface_full": "facepoints.detectors.blazeface:full_range_detector",
 }
 
 _lock = threading.RLock()
