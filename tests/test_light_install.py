@@ -21,7 +21,7 @@ from facepoints.registry import trained_stages
 REPO = Path(__file__).resolve().parents[1]
 BLOCK_TORCH = "import sys; sys.modules['torch'] = None\n"
 #: prints the heavy modules a statement loaded, as JSON
-REPORT = "\nimport json, sys; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'cv2', 'onnx'})))\n"
+REPORT = "\nimport json, sys; print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'cv2', 'onnx', 'matplotlib'})))\n"
 
 
 def run_python(code: str, cwd: Path | None = None, python: str = sys.executable) -> subprocess.CompletedProcess:
@@ -41,8 +41,9 @@ def test_import_loads_neither_torch_nor_opencv():
 
 @pytest.mark.parametrize("argv", [["--help"], ["models"], ["detect", "--help"], ["train", "--help"]])
 def test_cli_help_and_models_do_not_import_torch(argv):
+    """Nor matplotlib (about 1 s of start-up): the command modules import their work in ``run``."""
     code = f"from facepoints.cli.main import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass" + REPORT
-    assert "torch" not in loaded(run_python(code))
+    assert not {"torch", "matplotlib"} & set(loaded(run_python(code)))
 
 
 def test_detect_runs_every_shipped_model_without_torch(tmp_path):
@@ -60,6 +61,15 @@ for i, extra in enumerate(runs):
     for i in (1, 2, 3):
         face = json.loads((tmp_path / str(i) / "astronaut.json").read_text())["faces"][0]
         assert len(face["landmarks"]) == 68 and len(face["sigma"]) == 68
+
+
+def test_benchmark_without_torch_times_onnx_only(tmp_path):
+    out = tmp_path / "speed.json"
+    code = BLOCK_TORCH + f"from facepoints.cli.main import main\nraise SystemExit(main(['benchmark', '--repeats', '3', '--json', {str(out)!r}]))"
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    rows = json.loads(out.read_text())["landmark_stage"]
+    assert [r["runtime"] for r in rows] == ["onnx"]
 
 
 def test_what_needs_torch_says_so_in_one_line(tmp_path):
