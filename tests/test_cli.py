@@ -172,17 +172,53 @@ def test_models_lists_the_shipped_model(capsys):
     assert "atpn_lite0_68" in capsys.readouterr().out
 
 
-def test_models_card_is_json(capsys):
-    assert main(["models", "--card", "atpn_lite0_68"]) == 0
+def test_models_card_json_on_request(capsys):
+    assert main(["models", "--card", "atpn_lite0_68", "--json"]) == 0
     card = strict_json(capsys.readouterr().out)
     assert card["name"] == "atpn_lite0_68" and card["scheme"] == "ibug68"
     assert set(card["weights"]) >= {"torch"}
+    assert main(["models", "--json"]) == 2
+    assert "--card" in one_error_line(capsys.readouterr().err, "models")
+
+
+@pytest.mark.parametrize("name", ["atpn_lite0_68", "dslpt_lite0_68"])
+def test_models_card_is_a_readable_summary(capsys, name):
+    """`models --card` once printed 484 lines of JSON with the licence on line 483."""
+    from facepoints.registry import get_card
+
+    card = get_card(name)
+    assert main(["models", "--card", name]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    assert len(lines) < 80 and not text.lstrip().startswith("{")
+    head = "\n".join(lines[:12])
+    for field in ("architecture", "scheme", "input", "licence", "data"):
+        assert f"  {field} " in head
+    assert card.licence.split()[0] in head and f"{card.config['input_size']} px" in head
+    assert f"{100 * card.metrics['overall']['nme']:.2f} %" in text  # the headline NME ...
+    assert f"      $ {card.metrics['command']}" in lines  # ... with its command, whole on one line
+    assert f"$ {card.speed['command']}" in text
+    for runtime, info in card.weights.items():
+        assert info["file"] in text and info["sha256"] in text
 
 
 def test_models_unknown_card_exit_2(capsys):
     assert main(["models", "--card", "nope"]) == 2
     line = one_error_line(capsys.readouterr().err, "models")
     assert "nope" in line and "atpn_lite0_68" in line
+
+
+def test_cost_without_model_measures_the_default_model(tmp_path, capsys):
+    """`facepoints cost` once measured DSLPT when no --model was given."""
+    from facepoints.registry import DEFAULT_MODEL, get_card
+
+    out = tmp_path / "cost.json"
+    assert main(["cost", "--points", "19", "--repeats", "1", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith(f"{DEFAULT_MODEL}: {get_card(DEFAULT_MODEL).architecture} (")
+    assert "stage count(s) 2, 3 skipped" in text  # the default model has one stage
+    data = strict_json(out.read_text())
+    assert f"--model {DEFAULT_MODEL}" in data["command"] and [r["stages"] for r in data["rows"]] == [1]
 
 
 def test_benchmark_prints_a_median(tmp_path, capsys):

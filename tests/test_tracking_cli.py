@@ -12,7 +12,7 @@ import pytest
 from facepoints.cli.main import main
 from facepoints.datasets.synthetic_video import ClipSpec, make_clip
 from facepoints.geometry import box_from_points
-from video_helpers import FACE_IN_WINDOW, astronaut_window, decode_all, faststart, write_video
+from video_helpers import FACE_IN_WINDOW, astronaut_window, decode_all, faststart, probe_codec, write_video
 
 FRAMES, FPS = 40, 25.0
 
@@ -45,6 +45,7 @@ def test_track_writes_a_playable_video_and_one_json_line_per_frame(tmp_path, cli
     out, jsonl = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
     assert main(["track", str(clip_mp4), "--out", str(out), "--json", str(jsonl), "--no-progress"]) == 0
     assert "40 frames, 1 face track(s)" in capsys.readouterr().out
+    assert probe_codec(out) == "h264"  # browsers play it (MPEG-4 part 2 they do not)
     decoded = decode_all(out)
     assert len(decoded) == FRAMES and decoded[0].shape == (320, 320, 3)
     capture = cv2.VideoCapture(str(out))
@@ -93,7 +94,9 @@ def test_outputs_are_checked_before_work(tmp_path, clip_mp4, capsys):
     assert main(["track", str(clip_mp4), "--no-progress"]) == 2
     assert "--out" in one_error_line(capsys.readouterr().err)
     assert main(["track", str(clip_mp4), "--out", str(tmp_path / "x.avi")]) == 2
-    assert ".mp4" in one_error_line(capsys.readouterr().err)
+    line = one_error_line(capsys.readouterr().err)
+    assert ".mp4 (H.264) or .webm (VP9)" in line and "x.avi" in line
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_real_process_prints_nothing_but_the_error(tmp_path):

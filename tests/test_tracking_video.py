@@ -10,7 +10,7 @@ import pytest
 from facepoints.results import Face
 from facepoints.tracking import (AnnotatedVideoWriter, FrameResult, JsonlWriter, TrackedFace, VideoError,
                                  open_video)
-from video_helpers import decode_all, faststart, write_video
+from video_helpers import decode_all, faststart, probe_codec, write_video
 
 RED_LEFT = np.zeros((96, 128, 3), np.uint8)
 RED_LEFT[:, :64, 0] = 220  # RGB: red on the left half, black on the right
@@ -151,14 +151,50 @@ def test_jsonl_writer_flushes_each_frame(tmp_path):
     assert [json.loads(x)["index"] for x in path.read_text().splitlines()] == [0, 1]
 
 
-def test_annotated_writer_makes_a_video_that_decodes(tmp_path):
-    path = tmp_path / "annotated.mp4"
+@pytest.mark.parametrize("suffix, codec", [(".mp4", "h264"), (".webm", "vp9")])
+def test_annotated_writer_makes_a_browser_codec_video_that_decodes(tmp_path, suffix, codec):
+    path = tmp_path / f"annotated{suffix}"
     frames = counter_frames(12)
     with AnnotatedVideoWriter(path, fps=25.0) as writer:
         for i, frame in enumerate(frames):
             writer.write(frame, one_face_result(i))
         with pytest.raises(VideoError, match="is being written at"):
             writer.write(np.zeros((50, 50, 3), np.uint8), one_face_result(12))
+    assert probe_codec(path) == codec  # not MPEG-4 part 2, which browsers do not play
     decoded = decode_all(path)
     assert len(decoded) == 12 and decoded[0].shape == (96, 128, 3)
     assert np.abs(decoded[5].astype(int) - frames[5][..., ::-1]).mean() > 1  # something was drawn
+    capture = cv2.VideoCapture(str(path))
+    assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(25.0)
+    capture.release()
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".webm"])
+def test_annotated_writer_pads_an_odd_frame_size_and_keeps_every_frame_and_colour(tmp_path, suffix):
+    path = tmp_path / f"odd{suffix}"
+    frames = [f[:95, :127] for f in counter_frames(7)]
+    with AnnotatedVideoWriter(path, fps=12.5) as writer:
+        for i, frame in enumerate(frames):
+            writer.write(frame, FrameResult(i, i / 12.5, [], detector_ran=False))
+    decoded = decode_all(path)
+    assert len(decoded) == 7 and decoded[0].shape == (96, 128, 3)  # one black row and column added
+    assert np.abs(decoded[3][:95, :127].astype(int) - frames[3][..., ::-1]).mean() < 4  # colours kept (BT.709)
+    assert np.abs(decoded[3][70:90, 8:48].astype(int) - [0, 0, 220]).mean() < 4  # the red half stays red
+    assert decoded[3][95:, :].mean() < 30 and decoded[3][:, 127:].mean() < 30  # black (up to chroma bleed)
+
+
+@pytest.mark.parametrize("name", ["annotated.avi", "annotated.MP4v", "annotated"])
+def test_annotated_writer_refuses_other_suffixes_before_writing(tmp_path, name):
+    with pytest.raises(VideoError, match=r"\.mp4 \(H\.264\) or \.webm \(VP9\)") as caught:
+        AnnotatedVideoWriter(tmp_path / name, fps=25.0)
+    assert "\n" not in str(caught.value) and list(tmp_path.iterdir()) == []
+
+
+def test_annotated_writer_reports_an_unwritable_target_in_one_line(tmp_path):
+    (tmp_path / "taken.mp4").mkdir()  # a folder where the file should go: ffmpeg cannot open it
+    with pytest.raises(OSError) as caught:
+        with AnnotatedVideoWriter(tmp_path / "taken.mp4", fps=25.0) as writer:
+            for i, frame in enumerate(counter_frames(40)):
+                writer.write(frame, FrameResult(i, i / 25.0, [], detector_ran=False))
+    message = str(caught.value)
+    assert "taken.mp4" in message and "ffmpeg" in message and "\n" not in message

@@ -1,7 +1,9 @@
 """Real encoded videos for the tracking tests: writing, MP4 'faststart' re-ordering, astronaut clips."""
 from __future__ import annotations
 
+import re
 import struct
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -45,6 +47,17 @@ def decode_all(path: Path) -> list[np.ndarray]:
         frames.append(frame)
     cap.release()
     return frames
+
+
+def probe_codec(path: Path) -> str:
+    """The first video stream's codec as the bundled ffmpeg names it ('h264', 'vp9', 'mpeg4')."""
+    import imageio_ffmpeg
+
+    info = subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)],
+                          capture_output=True, text=True, timeout=60).stderr
+    found = re.search(r"Stream #\S+.*?: Video: (\w+)", info)
+    assert found, f"no video stream in {path}:\n{info}"
+    return found.group(1)
 
 
 def _boxes(data: bytes, start: int = 0, end: int | None = None):

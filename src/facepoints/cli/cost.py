@@ -10,7 +10,10 @@ HELP = "parameters, FLOPs and CPU ms/face per landmark count and stage count (un
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="dslpt_lite0_68", help="registered model whose architecture is measured")
+    from ..registry import DEFAULT_MODEL
+
+    p.add_argument("--model", default=DEFAULT_MODEL, help="registered model whose architecture is measured "
+                   "(default: %(default)s, the default model)")
     p.add_argument("--backbone", help="swap the backbone (e.g. resnet34, resnet50, hrnet_w18c, hrnet_w18c_lite)")
     p.add_argument("--points", type=int, nargs="+", help="landmark counts (default 98 68 29 19)")
     p.add_argument("--stages", type=int, nargs="+", default=[1, 2, 3], help="stage counts (default 1 2 3)")
@@ -35,8 +38,12 @@ def run(args: argparse.Namespace) -> int:
     command = "facepoints cost " + " ".join(
         [f"--model {args.model}"] + ([f"--backbone {args.backbone}"] if args.backbone else [])
         + [f"--threads {args.threads}"] + (["--onnx"] if args.onnx else []))
-    print(f"{card.architecture} ({config['backbone']}, {config['input_size']} px), batch 1, "
+    print(f"{args.model}: {card.architecture} ({config['backbone']}, {config['input_size']} px), batch 1, "
           f"{args.threads} thread(s); FLOPs = 2 per multiply-add")
+    skipped = [s for s in args.stages if s > config.get("stages", 1)]
+    if skipped:
+        print(f"{args.model} has {config.get('stages', 1)} stage(s): stage count(s) "
+              f"{', '.join(map(str, skipped))} skipped")
     print(format_cost_table(rows))
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "config": config, "command": command}, indent=1))

@@ -1,4 +1,4 @@
-"""``facepoints track``: landmarks through a video or webcam -> annotated MP4 and/or JSON Lines."""
+"""``facepoints track``: landmarks through a video or webcam -> annotated video and/or JSON Lines."""
 from __future__ import annotations
 
 import argparse
@@ -9,14 +9,15 @@ from ..pipeline.overwrite import OutputGuard
 from .common import add_model_arguments
 from .quiet import native_stderr_silenced
 
-HELP = "track faces and landmarks through a video file or webcam (annotated MP4, JSON Lines per frame)"
+HELP = "track faces and landmarks through a video file or webcam (annotated video, JSON Lines per frame)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..tracking import TrackerConfig
 
     p.add_argument("input", help="video file, or a webcam index (0, 1, ...)")
-    p.add_argument("--out", type=Path, help="annotated video to write (.mp4)")
+    p.add_argument("--out", type=Path, help="annotated video to write, browser-playable: .mp4 is H.264, "
+                   ".webm is VP9")
     p.add_argument("--json", type=Path, help="per-frame results to write (.jsonl, one line per frame, "
                    "flushed as it goes)")
     add_model_arguments(p)
@@ -39,11 +40,12 @@ def run(args: argparse.Namespace) -> int:
     from ..landmarker import Landmarker
     from ..tracking import (AnnotatedVideoWriter, JsonlWriter, SmoothingConfig, TrackerConfig, VideoError,
                             open_video, track_frames)
+    from ..tracking.video_encoder import video_codec
 
     if args.out is None and args.json is None:
         raise ValueError("say where to write: --out OUT.mp4 and/or --json OUT.jsonl")
-    if args.out is not None and args.out.suffix.lower() != ".mp4":
-        raise ValueError(f"--out {args.out}: the annotated video is written as .mp4")
+    if args.out is not None:
+        video_codec(args.out)  # .mp4 or .webm, checked before any work
     source_path = parse_source(args.input)
     guard = OutputGuard([source_path] if isinstance(source_path, Path) else [])
     for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written

@@ -1,4 +1,4 @@
-"""Annotated MP4 output: each frame with its tracked faces drawn on it."""
+"""Annotated video output (H.264 MP4 or VP9 WebM): each frame with its tracked faces drawn on it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,23 +10,24 @@ import numpy as np
 from ..drawing import draw_faces
 from ..results import Face
 from .frame_result import FrameResult
+from .video_encoder import VideoEncoder, video_codec
 from .video_source import VideoError
-
-#: MPEG-4 Part 2 in an MP4 container: OpenCV's FFmpeg build always has this encoder
-FOURCC = "mp4v"
 
 
 class AnnotatedVideoWriter:
-    """Writes RGB frames with their tracked faces (smoothed landmarks, track id) to a video file.
+    """Writes RGB frames with their tracked faces (smoothed landmarks, track id) to a video file
+    that browsers play: ``.mp4`` is H.264 (yuv420p), ``.webm`` is VP9; another suffix raises
+    ``VideoError``. Encoding is done by the ffmpeg binary bundled with ``imageio-ffmpeg``.
 
     The frame size is fixed by the first frame; a later frame of another size raises
     ``VideoError``. Closing finalises the file (an MP4 is only playable once closed)."""
 
     def __init__(self, path: str | Path, fps: float) -> None:
         self.path = Path(path)
+        self.codec = video_codec(self.path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = float(fps)
-        self._writer: cv2.VideoWriter | None = None
+        self._writer: VideoEncoder | None = None
         self._size: tuple[int, int] | None = None
         self.frames = 0
 
@@ -38,19 +39,16 @@ class AnnotatedVideoWriter:
         elif (w, h) != self._size:
             raise VideoError(f"frame {result.index} is {w}x{h}, but {self.path} is being written at "
                              f"{self._size[0]}x{self._size[1]}")
-        self._writer.write(cv2.cvtColor(annotate(rgb, result), cv2.COLOR_RGB2BGR))
+        self._writer.write(annotate(rgb, result))
         self.frames += 1
 
     def _open(self, size: tuple[int, int]) -> None:
-        writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*FOURCC), self.fps, size)
-        if not writer.isOpened():
-            raise OSError(f"{self.path}: cannot write a video here (check the folder and the .mp4 suffix)")
-        self._writer, self._size = writer, size
+        self._writer, self._size = VideoEncoder(self.path, size, self.fps), size
 
     def close(self) -> None:
         if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+            writer, self._writer = self._writer, None
+            writer.close()
 
     def __enter__(self) -> "AnnotatedVideoWriter":
         return self
@@ -61,15 +59,11 @@ class AnnotatedVideoWriter:
 
 
 def annotate(rgb: np.ndarray, result: FrameResult) -> np.ndarray:
-    """A copy of ``rgb`` with each tracked face drawn (smoothed landmarks) and labelled with its id."""
-    shown = [Face(f.box, f.face.score, f.landmarks, f.face.scheme, pose=f.face.pose,
+    """A copy of ``rgb`` with each tracked face drawn (smoothed landmarks), labelled "track N" with
+    its detector score and face probability; a red dot in the corner marks detector frames."""
+    shown = [Face(f.box, f.face.score, f.landmarks, f.face.scheme, pose=f.face.pose, box_source=f.face.box_source,
                   confidence=f.face.confidence) for f in result.faces]
-    out = draw_faces(rgb, shown)
-    scale = max(out.shape[:2]) / 640
-    for f in result.faces:
-        x0, _, _, y1 = [int(round(v)) for v in f.box]
-        cv2.putText(out, f"#{f.track_id}", (x0, y1 + int(14 * max(scale, 1))), cv2.FONT_HERSHEY_SIMPLEX,
-                    0.45 * max(scale, 1), (255, 255, 0), max(1, int(round(scale))), cv2.LINE_AA)
+    out = draw_faces(rgb, shown, labels=[f"track {f.track_id}" for f in result.faces])
     if result.detector_ran:
         cv2.circle(out, (8, 8), 4, (255, 0, 0), -1, cv2.LINE_AA)  # a red dot marks detector frames
     return out
