@@ -318,7 +318,7 @@ def test_train_then_resume(tiny_dataset, tmp_path, capsys):
     assert "resumed" in second and "epoch 3/3" in second and "epoch 2/3" not in second
     rows2 = [strict_json(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert rows2[:2] == rows and len(rows2) == 3 and rows2[2]["epoch"] == 3
-    state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    state = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
     assert state["epoch"] == 2 and state["config"]["epochs"] == 3
 
 
@@ -336,13 +336,13 @@ def test_train_without_validation_keeps_best_and_valid_log(tiny_dataset, tmp_pat
 def test_train_fine_tunes_from_a_checkpoint(tiny_dataset, tmp_path, capsys):
     first = _train_config(tmp_path / "a.yaml", tiny_dataset, tmp_path / "runs", epochs=1)
     assert main(["train", first, "--no-progress"]) == 0
-    start = torch.load(tmp_path / "runs" / "tiny" / "best.pt", map_location="cpu", weights_only=False)
+    start = torch.load(tmp_path / "runs" / "tiny" / "best.pt", map_location="cpu", weights_only=True)
     second = _train_config(tmp_path / "b.yaml", tiny_dataset, tmp_path / "runs", epochs=1, name="tiny_ft",
                            init_checkpoint=str(tmp_path / "runs" / "tiny" / "best.pt"), lr=0.0)
     capsys.readouterr()
     assert main(["train", second, "--no-progress"]) == 0
     assert "initialised from" in capsys.readouterr().out
-    tuned = torch.load(tmp_path / "runs" / "tiny_ft" / "last.pt", map_location="cpu", weights_only=False)
+    tuned = torch.load(tmp_path / "runs" / "tiny_ft" / "last.pt", map_location="cpu", weights_only=True)
     key = "head.out.weight"  # lr 0: the weights are exactly the starting checkpoint's
     assert torch.equal(tuned["model"][key], start["model"][key])
 
@@ -359,14 +359,14 @@ def test_train_with_weight_averaging_saves_the_average_and_resumes(tiny_dataset,
     config = _train_config(tmp_path / "ema.yaml", tiny_dataset, tmp_path / "runs", epochs=2, ema_decay=0.5)
     assert main(["train", config, "--no-progress"]) == 0
     run = tmp_path / "runs" / "tiny"
-    state = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    state = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
     key = "head.out.weight"  # zero-initialised: the raw weights moved, the average lags behind them
     assert state["ema_updates"] > 0
     assert not torch.equal(state["model"][key], state["raw_model"][key])
     assert state["model"][key].abs().sum() < state["raw_model"][key].abs().sum()
     assert main(["train", config, "--epochs", "4", "--no-progress"]) == 0
     assert "resumed" in capsys.readouterr().out
-    resumed = torch.load(run / "last.pt", map_location="cpu", weights_only=False)
+    resumed = torch.load(run / "last.pt", map_location="cpu", weights_only=True)
     assert resumed["ema_updates"] == 2 * state["ema_updates"]
 
 
@@ -380,10 +380,10 @@ def test_train_dslpt_from_an_atpn_backbone(tiny_dataset, tmp_path, capsys):
     capsys.readouterr()
     assert main(["train", config, "--no-progress"]) == 0
     assert "backbone initialised from" in capsys.readouterr().out
-    state = torch.load(tmp_path / "runs" / "tiny_dslpt" / "best.pt", map_location="cpu", weights_only=False)
+    state = torch.load(tmp_path / "runs" / "tiny_dslpt" / "best.pt", map_location="cpu", weights_only=True)
     assert state["config"]["architecture"] == "dslpt"
     key = "backbone._conv_stem.weight"  # one epoch at a tiny lr keeps it close to the ATPN backbone
-    start = torch.load(source, map_location="cpu", weights_only=False)["model"][key]
+    start = torch.load(source, map_location="cpu", weights_only=True)["model"][key]
     assert torch.allclose(state["model"][key], start, atol=1e-2)
 
 
@@ -398,7 +398,7 @@ def test_train_starts_from_a_shipped_model_by_name(tiny_dataset, tmp_path, capsy
     assert main(["train", config, "--no-progress"]) == 0
     assert "backbone initialised from atpn_lite0_68" in capsys.readouterr().out
     shipped = torch.load(weights_path(get_card("atpn_lite0_68")), map_location="cpu", weights_only=True)
-    trained = torch.load(tmp_path / "runs" / "tiny_dslpt" / "last.pt", map_location="cpu", weights_only=False)
+    trained = torch.load(tmp_path / "runs" / "tiny_dslpt" / "last.pt", map_location="cpu", weights_only=True)
     key = "backbone._conv_stem.weight"  # lr 0: exactly the shipped model's
     assert torch.equal(trained["model"][key], shipped[key])
 

@@ -96,7 +96,7 @@ def test_tufa_trains_on_two_sources_and_serves_as_a_landmarker(two_sources, tmp_
         assert (run / "best.pt").is_file() and "done" in capsys.readouterr().out
         row = json.loads((run / "log.jsonl").read_text().splitlines()[0])
         assert np.isfinite(row["train_loss"]) and np.isfinite(row["val_nme"])
-        state = torch.load(run / "best.pt", map_location="cpu", weights_only=False)
+        state = torch.load(run / "best.pt", map_location="cpu", weights_only=True)
         assert state["config"]["model"]["scheme"] == "300w"  # the first source is the default set
         assert {"alignment.300w", "alignment.ytf68", "mean_ytf68"} <= set(state["model"])
         rest, backbone = state["optimizer"]["param_groups"]  # the backbone learns at 0.1 x the rate

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import torch
 
 from facepoints.pipeline.export import export_model_files
-from facepoints.registry import load_network, sha256_of
-from facepoints.training.checkpoint import load_checkpoint
+from facepoints.registry import sha256_of
+from facepoints.training.checkpoint import checkpoint_network, training_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1] / "src/facepoints/registry"
 LICENCE = ("Code: Apache-2.0. Weights: trained on 300W (iBUG; LFPW, HELEN, AFW), whose images and "
@@ -102,7 +103,18 @@ def half_precision(state: dict) -> dict:
     return {k: v.half() if v.is_floating_point() and v.numel() > 1024 else v for k, v in state.items()}
 
 
-def main() -> None:
+def main() -> int:
+    """Entry point: exit code 0, or 2 with one ``package_model: error: ...`` line on bad input."""
+    try:
+        package()
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"package_model: error: {exc.args[0] if isinstance(exc, KeyError) and exc.args else exc}",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def package() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
     ap.add_argument("--name", required=True)
@@ -122,10 +134,9 @@ def main() -> None:
                     help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
     args = ap.parse_args()
 
-    state = load_checkpoint(args.checkpoint)
+    state = training_checkpoint(args.checkpoint)
     cfg = state["config"]
-    architecture = cfg.get("architecture", "atpn")
-    model = load_network(architecture, cfg["model"], state["model"]).eval()
+    architecture, model = checkpoint_network(state, args.checkpoint)
     (ROOT / "weights").mkdir(exist_ok=True)
     pt = ROOT / "weights" / f"{args.name}.pt"
     card_path = ROOT / "cards" / f"{args.name}.json"
@@ -178,4 +189,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

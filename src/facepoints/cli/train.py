@@ -20,10 +20,10 @@ def run(args: argparse.Namespace) -> int:
     from ..training.config import TrainConfig
     from ..training.trainer import Trainer
 
-    cfg = TrainConfig.from_yaml(args.config)
-    for key in ("output_dir", "epochs", "data_root", "threads"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
+    overrides = {key: getattr(args, key) for key in ("output_dir", "epochs", "data_root", "threads")
+                 if getattr(args, key) is not None}
+    cfg = TrainConfig.from_yaml(args.config, overrides)  # every value checked before any work
     best = Trainer(cfg, progress=not args.no_progress).run()
-    print(f"done: best validation NME {100 * best:.3f} %; checkpoints in {cfg.run_dir}")
+    shown = f"best validation NME {100 * best:.3f} %" if best == best else "no validation faces (best.pt = last epoch)"
+    print(f"done: {shown}; checkpoints in {cfg.run_dir}")
     return 0

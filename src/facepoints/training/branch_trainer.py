@@ -25,7 +25,7 @@ from ..registry import create_model, get_card, sha256_of
 from ..schemes import get_scheme
 from .branch_config import BranchConfig
 from .branch_data import FeatureExtractor, build_cached, cache_key, pose_samples, tracking_samples
-from .checkpoint import load_checkpoint, save_atomic
+from .checkpoint import CheckpointError, checkpoint_network, load_checkpoint, save_atomic, training_checkpoint
 from .losses import face_confidence_loss, pose_loss
 from .pose_labels import describe_labels, mean_face_3d
 from .trainer import lr_at
@@ -37,11 +37,14 @@ def load_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
     """(landmark model, its training config, its card's training record or None, weights sha256)
     for a registry name or a ``facepoints train`` checkpoint."""
     if Path(base).suffix == ".pt" and Path(base).is_file():
-        state = load_checkpoint(base)
+        state = training_checkpoint(base)
         cfg = state["config"]
-        model = ATPN(ATPNConfig(**{**cfg["model"], "pose": False, "tracking": False}))
-        model.load_state_dict({k: v for k, v in state["model"].items() if not _is_branch(k)})
-        record = {"epochs_completed": state["epoch"] + 1, "best_val_nme": state["best"]}
+        if cfg.get("architecture", "atpn") != "atpn":
+            raise CheckpointError(f"{base}: branches train on an ATPN landmark model, not {cfg['architecture']}")
+        landmarks = {k: v for k, v in state["model"].items() if not _is_branch(k)}
+        _, model = checkpoint_network({"config": {"model": {**cfg["model"], "pose": False, "tracking": False}},
+                                       "model": landmarks}, base)
+        record = {"epochs_completed": int(state.get("epoch", 0)) + 1, "best_val_nme": state.get("best")}
         return model.eval(), cfg, record, sha256_of(base)
     card = get_card(base)
     if "config" not in card.training:
@@ -183,9 +186,15 @@ class BranchTrainer:
         if last.is_file():
             state = load_checkpoint(last)
             if state.get("base_sha") == self.base_sha:
-                branch.load_state_dict(state["branch"])
-                optimizer.load_state_dict(state["optimizer"])
-                start, best, best_metrics = state["epoch"] + 1, state["best"], state["best_metrics"]
+                try:
+                    branch.load_state_dict(state["branch"])
+                    optimizer.load_state_dict(state["optimizer"])
+                    start, best = int(state["epoch"]) + 1, float(state["best"])
+                    best_metrics = dict(state["best_metrics"])
+                except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
+                    reason = " ".join(str(exc).split())[:160]
+                    raise CheckpointError(f"{last}: cannot resume this stage from it ({reason}); delete it to train "
+                                          "the stage afresh") from None
                 print(f"{stage}: resumed at epoch {start} (best {best_metrics})")
             else:
                 print(f"{stage}: {last} belongs to other base weights; training from scratch")

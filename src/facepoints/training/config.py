@@ -8,6 +8,7 @@ from pathlib import Path
 from ..datasets.augment import AugmentConfig
 from ..models import ATPNConfig
 from ..registry.architectures import ARCHITECTURES
+from .config_checks import ConfigError
 from .yaml_config import RunConfig, build_section, read_config_mapping
 
 
@@ -46,13 +47,31 @@ class TrainConfig(RunConfig):
     output_dir: str = "runs"
 
     @classmethod
-    def from_yaml(cls, path: str | Path) -> "TrainConfig":
-        raw = read_config_mapping(path, cls)
-        architecture = raw.get("architecture", "atpn")
-        if architecture not in ARCHITECTURES:
-            raise ValueError(f"{path}: unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
+    def from_yaml(cls, path: str | Path, overrides: dict | None = None) -> "TrainConfig":
+        """The config in YAML file ``path`` with ``overrides`` (field -> value) applied, every
+        value checked up front: ``ConfigError`` (a ``ValueError``, one line naming the field)."""
+        raw = read_config_mapping(path, cls, overrides)
         if "model" not in raw:
             raw["model"] = {}
-        build_section(raw, "model", ARCHITECTURES[architecture][1], path)
+        build_section(raw, "model", ARCHITECTURES[raw.get("architecture", "atpn")][1], path)
         build_section(raw, "augment", AugmentConfig, path)
-        return cls(**raw)
+        cfg = cls(**raw)
+        check_combination(cfg, path)
+        return cfg
+
+
+def check_combination(cfg: TrainConfig, path: str | Path) -> None:
+    """Fields that must agree with each other: the model's point count with the scheme's, the
+    attention width with its heads, one repeat count per training list."""
+    from ..schemes import get_scheme
+
+    points = get_scheme(cfg.scheme).num_points
+    if cfg.model.num_points != points:
+        raise ConfigError(f"{path}: model.num_points is {cfg.model.num_points} but scheme {cfg.scheme} has {points} "
+                          "points; make them agree")
+    dim, heads = getattr(cfg.model, "dim", None), getattr(cfg.model, "heads", None)
+    if dim is not None and heads is not None and dim % heads:
+        raise ConfigError(f"{path}: model.dim ({dim}) must be a multiple of model.heads ({heads})")
+    if cfg.list_repeats is not None and len(cfg.list_repeats) != len(cfg.train_lists):
+        raise ConfigError(f"{path}: list_repeats gives {len(cfg.list_repeats)} counts for {len(cfg.train_lists)} "
+                          "train_lists; give one per list")

@@ -33,6 +33,7 @@ from ..models import TUFA
 from ..schemes import LandmarkScheme, register_scheme
 from ..schemes.mean_shape import mean_shape_from_landmarks
 from .config import TrainConfig
+from .config_checks import check_values
 from .finetune_setup import BaseTUFA, draw_faces, epoch_steps, load_base, read_faces, resolve_scheme
 from .trainer import Trainer
 
@@ -177,6 +178,7 @@ def prepare(cfg: FinetuneConfig) -> tuple[TrainConfig, FinetunePlan]:
 def finetune(cfg: FinetuneConfig, progress: bool = True) -> Path:
     """Run (or resume, or find finished) one fine-tuning; returns its ``best.pt`` (lowest
     validation NME; the last epoch without a validation list)."""
+    check_values(asdict(cfg), FinetuneConfig)  # one line naming a bad setting, before any work
     train_cfg, plan = prepare(cfg)
     _check_same_run(cfg.run_dir / "finetune.json", plan.record)
     trainer = FinetuneTrainer(train_cfg, plan, progress)

@@ -13,10 +13,10 @@ from ..datasets.augment import AugmentConfig
 from ..datasets.image_list import read_image_list
 from ..datasets.records import FaceRecord
 from ..models import TUFA
-from ..registry import create_model, get_card, load_network
+from ..registry import create_model, get_card
 from ..schemes import LandmarkScheme, get_scheme, list_schemes
 from ..schemes.custom import custom_scheme
-from .checkpoint import load_checkpoint
+from .checkpoint import CheckpointError, checkpoint_network, training_checkpoint
 
 
 @dataclass
@@ -34,11 +34,14 @@ def load_base(ref: str | Path) -> BaseTUFA:
     """A TUFA from a training checkpoint file, else from the registry by name."""
     path = Path(ref)
     if path.is_file():
-        state = load_checkpoint(path)
+        state = training_checkpoint(path)
         cfg = state["config"]
         _check_tufa(cfg.get("architecture", "atpn"), str(path))
-        model = load_network("tufa", cfg["model"], state["model"])
-        augment = AugmentConfig(**cfg["augment"]) if "augment" in cfg else AugmentConfig()
+        _, model = checkpoint_network(state, path)
+        try:
+            augment = AugmentConfig(**cfg["augment"]) if "augment" in cfg else AugmentConfig()
+        except (TypeError, ValueError) as exc:
+            raise CheckpointError(f"{path}: its augment config is not valid ({exc})") from None
         return BaseTUFA(model, float(cfg["crop_margin"]), augment, str(path.resolve()))
     try:
         card = get_card(str(ref))

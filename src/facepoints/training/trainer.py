@@ -118,6 +118,27 @@ def ema_with_warmup(decay: float):
     return update
 
 
+RESUME_FIELDS = ("architecture", "scheme", "crop_margin", "model", "alignment", "alignment_sets", "withhold")
+
+
+def changed_fields(saved: dict, current: dict, keys: tuple[str, ...] = RESUME_FIELDS) -> list[str]:
+    """``field (saved -> now)`` for each of ``keys`` (the model section field by field) whose
+    value in a run's saved config differs from ``current``: resuming needs the same network."""
+    def norm(value: object) -> object:
+        if isinstance(value, (list, tuple)):
+            return [norm(v) for v in value]
+        return {k: norm(v) for k, v in value.items()} if isinstance(value, dict) else value
+
+    out = []
+    for key in keys:
+        old, new = norm(saved.get(key)), norm(current.get(key))
+        if key == "model" and isinstance(old, dict) and isinstance(new, dict):
+            out += [f"model.{k} ({old[k]!r} -> {new[k]!r})" for k in old if k in new and old[k] != new[k]]
+        elif old != new and key in saved:
+            out.append(f"{key} ({old!r} -> {new!r})")
+    return out
+
+
 def _json_number(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
@@ -221,12 +242,26 @@ class Trainer:
 
     def _resume(self, path: Path) -> None:
         state = load_checkpoint(path)
-        self.model.load_state_dict(state.get("raw_model", state["model"]))
-        if self.ema is not None:
-            self.ema.module.load_state_dict(state["model"])
-            self.ema.n_averaged.fill_(state.get("ema_updates", 1))
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.start_epoch, self.best = state["epoch"] + 1, state["best"]
+        afresh = f"start afresh under another name or output_dir (or delete {self.dir})"
+        if not isinstance(state.get("config"), dict):
+            raise ValueError(f"{path}: cannot resume this run from it (it holds no training config); {afresh}")
+        changed = changed_fields(state["config"], self.cfg.to_dict())
+        if changed:
+            raise ValueError(f"{self.dir}: the run's saved config ({path.name}) differs from this config in "
+                             f"{', '.join(changed)}; resume with the saved values, or {afresh}")
+        try:
+            self.model.load_state_dict(state.get("raw_model", state["model"]))
+            if self.ema is not None:
+                self.ema.module.load_state_dict(state["model"])
+                self.ema.n_averaged.fill_(state.get("ema_updates", 1))
+            self.optimizer.load_state_dict(state["optimizer"])
+            epoch, best = state["epoch"], state["best"]
+            if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0 or not isinstance(best, (int, float)):
+                raise ValueError(f"epoch {epoch!r:.40} / best {best!r:.40} are not an epoch index and an NME")
+        except (KeyError, RuntimeError, ValueError, TypeError, AttributeError, IndexError) as exc:
+            first = " ".join(str(exc).split())[:160]
+            raise ValueError(f"{path}: cannot resume this run from it ({first}); {afresh}") from None
+        self.start_epoch, self.best = epoch + 1, float(best)
         print(f"resumed {path} at epoch {self.start_epoch} (best: {describe_val(self.best)})")
 
     @property
