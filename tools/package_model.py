@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from facepoints.pipeline.export import export_onnx, store_weights_half
+from facepoints.pipeline.export import export_model_files
 from facepoints.registry import sha256_of
 from facepoints.training.checkpoint import checkpoint_network, training_checkpoint
 
@@ -139,21 +139,17 @@ def package() -> None:
     architecture, model = checkpoint_network(state, args.checkpoint)
     (ROOT / "weights").mkdir(exist_ok=True)
     pt = ROOT / "weights" / f"{args.name}.pt"
-    onnx_path = ROOT / "weights" / f"{args.name}.onnx"
-    if not args.keep_weights:
-        torch.save(half_precision(model.state_dict()) if args.half else model.state_dict(), pt)
-        if args.no_onnx:
-            onnx_path.unlink(missing_ok=True)
-        else:
-            export_onnx(model, cfg["model"]["input_size"], onnx_path)
-            if args.half:
-                store_weights_half(onnx_path)
-    weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}}
-    if onnx_path.is_file():
-        weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}
-
     card_path = ROOT / "cards" / f"{args.name}.json"
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
+    # ONNX files: <name>.onnx, plus <name>_stagesK.onnx per other stage count of a coarse-to-fine model
+    onnx_weights = {k: v for k, v in old.get("weights", {}).items() if k.startswith("onnx")}
+    if not args.keep_weights:
+        torch.save(half_precision(model.state_dict()) if args.half else model.state_dict(), pt)
+        for entry in onnx_weights.values():
+            (ROOT / "weights" / entry["file"]).unlink(missing_ok=True)
+        onnx_weights = {} if args.no_onnx else \
+            export_model_files(model, cfg["model"]["input_size"], ROOT / "weights", args.name, args.half)
+    weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}, **onnx_weights}
     if "branches" in state:
         training = {**(state.get("landmark_training") or landmark_training(state, args, old)),
                     "branches": state["branches"]}

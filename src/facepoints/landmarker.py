@@ -15,7 +15,7 @@ from .pipeline.decode import DecodedOutput, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
-from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, trained_stages, weights_path
+from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, trained_stages, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
@@ -44,7 +44,7 @@ class Landmarker:
     crop); ``predict`` gives the same per box without building ``Face`` objects. Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
-    all the model was trained with; a non-default count runs in PyTorch).
+    all the model was trained with; each count has its own ONNX file, so no PyTorch is needed).
 
     TUFA models locate any points of their canonical face plane (zero-shot, thesis ch. 6.2.4):
     ``points`` (P, 2) plane coordinates make every ``Face`` hold those P points
@@ -106,12 +106,13 @@ class Landmarker:
     def _make_runtime(self, backend: str, threads: int | None):
         if backend not in ("auto", "onnx", "torch"):
             raise ValueError(f"backend must be 'auto', 'onnx' or 'torch', got {backend!r}")
-        if backend == "onnx" and self.stages is not None:
-            raise ValueError("the ONNX file runs the default number of stages; use backend='torch' for others")
-        use_onnx = backend == "onnx" or (backend == "auto" and self.stages is None and self.points is None
-                                          and "onnx" in self.card.weights and onnxruntime_available())
+        onnx_key = onnx_weights_key(self.stages)  # coarse-to-fine models ship one ONNX file per stage count
+        if backend == "onnx" and self.stages is not None and onnx_key not in self.card.weights:
+            raise ValueError(f"model {self.card.name} ships no ONNX file for {self.stages} stages; use backend='torch'")
+        use_onnx = backend == "onnx" or (backend == "auto" and self.points is None
+                                          and onnx_key in self.card.weights and onnxruntime_available())
         if use_onnx:
-            return OnnxRuntime(weights_path(self.card, "onnx"), threads)
+            return OnnxRuntime(weights_path(self.card, onnx_key), threads)
         model = create_model(self.card.name)
         if self.stages is not None:
             model.set_inference_stages(self.stages)

@@ -4,6 +4,7 @@ whole per-face step of tracking mode (crop warp + network + decoding)."""
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import tempfile
 from pathlib import Path
@@ -30,6 +31,8 @@ def run(args: argparse.Namespace) -> int:
         OutputGuard([args.checkpoint] if args.checkpoint else []).claim(args.json, "--json")
     rows: dict[str, list[dict]] = {"landmark_stage": [], "tracking_step": []}
     backends = ["onnx", "torch"] if args.backend == "auto" else [args.backend]
+    if args.backend == "auto" and importlib.util.find_spec("torch") is None:
+        backends = ["onnx"]  # PyTorch is the optional [train] extra
     with tempfile.TemporaryDirectory() as tmp:
         name = model_name(args, tmp)
         landmarkers = [Landmarker(name, detector=None, backend=b, threads=args.threads) for b in backends]

@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..pipeline.overwrite import OutputGuard
+from ..samples import SAMPLES, sample_image
 from .common import add_model_arguments, one_line, to_json
 from .detect_outputs import check_replaceable, is_earlier_overlay, output_paths
 from .points_file import read_points_file
@@ -22,14 +23,13 @@ from .quiet import native_stderr_silenced
 
 HELP = "find faces and landmarks in images or folders (writes JSON and an overlay PNG per image)"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
-SAMPLES = ("astronaut",)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("inputs", nargs="*", type=Path, help="image files and/or folders of images (without the "
                    "NAME_overlay.png an earlier run wrote beside its NAME.json)")
     p.add_argument("--sample", choices=SAMPLES, help="run on a bundled public-domain portrait "
-                   "(scikit-image's astronaut, NASA)")
+                   "(NASA's astronaut portrait, as in scikit-image)")
     p.add_argument("--out", type=Path, default=Path("facepoints_out"),
                    help="output folder (may be an input folder; files it holds are replaced only when an "
                         "earlier run wrote them)")
@@ -64,15 +64,6 @@ def expand_inputs(inputs: list[Path]) -> tuple[list[Path], int]:
         else:
             out.append(path)
     return out, skipped
-
-
-def sample_image(name: str) -> np.ndarray:
-    """A bundled sample portrait (RGB)."""
-    try:
-        from skimage import data
-    except ImportError as exc:
-        raise ImportError("the sample portrait comes from scikit-image: pip install scikit-image") from exc
-    return getattr(data, name)()
 
 
 def unique_stems(stems: list[str]) -> list[str]:

@@ -10,6 +10,7 @@ import cv2
 
 from . import (benchmark, cost, detect, evaluate, evaluate_branches, evaluate_occlusion, finetune, models, plane,
                stability, track, train, train_branches)
+from ..torch_required import explain_missing
 from .common import one_line
 from .quiet import quiet_opencv_log
 
@@ -84,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("facepoints: interrupted", file=sys.stderr)
         return 130
     except (OSError, ValueError, KeyError, RuntimeError, ImportError, MemoryError, cv2.error) as exc:
+        exc = explain_missing(exc, f"facepoints {args.command}")
         print(f"facepoints {args.command}: error: {one_line(exc)}", file=sys.stderr)
         return 2
 

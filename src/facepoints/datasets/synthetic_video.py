@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
-from scipy.ndimage import gaussian_filter1d
 
 from ..geometry import apply_affine, box_from_points, similarity_matrix
 
@@ -122,6 +121,8 @@ def make_clip(still: np.ndarray, landmarks: np.ndarray, spec: ClipSpec | None = 
 
 def _smooth_path(rng: np.random.Generator, frames: int, smoothness: float) -> np.ndarray:
     """(frames,) smooth random signal whose largest excursion from 0 is in [0.5, 1]."""
+    from scipy.ndimage import gaussian_filter1d  # imported here: scipy.ndimage takes ~0.5 s (CLI start-up)
+
     pad = int(4 * smoothness)
     raw = gaussian_filter1d(rng.normal(size=frames + 2 * pad), smoothness)[pad:pad + frames]
     return raw / max(np.abs(raw).max(), 1e-9) * rng.uniform(0.5, 1.0)

@@ -19,8 +19,6 @@ units (eq. 5.6). The weights are shared by all stages, so ``inference_stages`` (
 """
 from __future__ import annotations
 
-import math
-
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -31,13 +29,9 @@ from torch import nn
 from .backbones import build_backbone
 from .inherent_relation import InherentRelationDecoder
 from .patches import next_patch_sizes, patch_to_global, sample_patches, sigma_to_global
+from .spread import MEAN_RADIUS_PER_SPREAD, UNIT_SPREAD_VARIANCE  # noqa: F401 - re-exported
 
 DISTRIBUTIONS = ("gaussian", "laplace", "none")
-#: variance of each distribution at unit spread: sigma^2 (Gaussian), 2 b^2 (Laplace scale b)
-UNIT_SPREAD_VARIANCE = {"gaussian": 1.0, "laplace": 2.0}
-#: expected distance of a 2D point whose axes are independent with unit spread: sqrt(pi / 2)
-#: (Gaussian), 1 + ln(1 + sqrt 2) / sqrt 2 (Laplace); a calibrated sigma predicts error = this x sigma
-MEAN_RADIUS_PER_SPREAD = {"gaussian": math.sqrt(math.pi / 2), "laplace": 1 + math.log(1 + math.sqrt(2)) / math.sqrt(2)}
 PATCH_RULES = ("dynamic", "halving")
 MIN_SIGMA = 1e-3  # patch units
 

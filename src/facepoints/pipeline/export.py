@@ -4,7 +4,9 @@ A landmark-only network has one output, ``landmarks``; a network with ``forward_
 and branches also gets ``pose`` and/or ``face_prob`` (``runtime.OUTPUT_NAMES`` order).
 ``store_weights_half`` halves a file's size by storing float32 weights as float16 behind a
 Cast (ONNX Runtime folds the casts when it loads the file, so it still computes in float32).
-Needs the ``onnx`` package (a development dependency).
+``export_model_files`` writes every ONNX file a model ships: a coarse-to-fine network (DSLPT) gets
+one per stage count (``registry.onnx_weights_key``), since ONNX Runtime computes a whole graph
+whatever outputs are asked for. Needs PyTorch and the ``onnx`` package (the ``[train]`` extra).
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..registry.card import sha256_of
 from .runtime import OUTPUT_NAMES
 
 
@@ -79,3 +82,28 @@ def store_weights_half(path: str | Path, min_elements: int = 256) -> int:
     onnx.checker.check_model(model)
     onnx.save(model, str(path))
     return len(casts)
+
+
+def export_model_files(network: nn.Module, size: int, folder: str | Path, name: str, half: bool = False) -> dict:
+    """Write ``name.onnx`` (the network's default stages) into ``folder`` and, for a coarse-to-fine
+    network, ``name_stagesK.onnx`` for each other stage count K; weights stored as float16 when
+    ``half``. Returns the model card's ``weights`` entries: ``{key: {"file", "sha256"}}``."""
+    from ..registry import onnx_weights_key
+
+    folder = Path(folder)
+    trained = getattr(getattr(network, "config", None), "coarse_to_fine_stages", None)
+    counts = [None] + (list(range(1, trained)) if trained else [])
+    entries = {}
+    try:
+        for stages in counts:
+            if trained:
+                network.set_inference_stages(stages or trained)
+            path = folder / (f"{name}.onnx" if stages is None else f"{name}_stages{stages}.onnx")
+            export_onnx(network, size, path)
+            if half:
+                store_weights_half(path)
+            entries[onnx_weights_key(stages)] = {"file": path.name, "sha256": sha256_of(path)}
+    finally:
+        if trained:
+            network.set_inference_stages(trained)
+    return entries

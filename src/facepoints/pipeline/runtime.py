@@ -3,15 +3,21 @@
 Both return a ``NetworkOutput``: landmarks, plus head pose and face probability when the
 network has those branches (ATPN's ``forward_multitask``) and per-point spread when it estimates
 one (DSLPT); ONNX outputs are named ``landmarks``, ``pose``, ``face_prob``, ``sigma``.
+PyTorch is imported only when a PyTorch runtime is made (it is the optional ``[train]`` extra).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import nn
+
+from ..torch_required import require_torch
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
 
 #: ONNX output names, in export order
@@ -50,12 +56,15 @@ class TorchRuntime:
     name = "torch"
 
     def __init__(self, module: nn.Module, threads: int | None = None) -> None:
+        torch = require_torch("the PyTorch runtime")
         self.module = module.eval()
         if threads:
             torch.set_num_threads(threads)
 
     def __call__(self, crops: np.ndarray) -> NetworkOutput:
         """(B, S, S, 3) RGB crops -> ``NetworkOutput``."""
+        import torch
+
         with torch.inference_mode():
             x = _as_tensor(crops)
             if hasattr(self.module, "forward_multitask"):
@@ -73,16 +82,22 @@ class PromptedTorchRuntime(TorchRuntime):
         if not hasattr(module, "forward_points"):
             raise ValueError(f"{type(module).__name__} cannot be prompted with plane points (no forward_points)")
         super().__init__(module, threads)
+        import torch
+
         self.points = torch.from_numpy(np.asarray(points, np.float32).reshape(-1, 2).copy())
 
     def __call__(self, crops: np.ndarray) -> NetworkOutput:
         """(B, S, S, 3) RGB crops -> ``NetworkOutput`` with (B, P, 2) landmarks."""
+        import torch
+
         with torch.inference_mode():
             return NetworkOutput(self.module.forward_points(_as_tensor(crops), self.points).numpy())
 
 
 def _as_tensor(crops: np.ndarray) -> torch.Tensor:
     """(B, S, S, 3) crops -> (B, 3, S, S) float tensor."""
+    import torch
+
     return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
 
 

@@ -3,7 +3,9 @@
 Every shipped model has a card (``registry/cards/<name>.json``) naming its architecture
 config, weights files with sha256 (checked on load), training data and command, measured
 metrics and licence note. ``register_model`` adds a user model (a card plus a folder holding
-its weights) for this process, e.g. a fine-tuned network.
+its weights) for this process, e.g. a fine-tuned network. A coarse-to-fine model ships one ONNX
+file per stage count (``onnx_weights_key``). Reading cards and ONNX files needs no PyTorch;
+``create_model`` (the PyTorch network) needs the ``[train]`` extra.
 """
 from __future__ import annotations
 
@@ -11,21 +13,37 @@ import json
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-from torch import nn
-
-from .architectures import ARCHITECTURES, build_network, load_network, trained_stages
+from ..torch_required import require_torch
+from .architectures import ARCHITECTURE_NAMES, build_network, load_network, trained_stages
 from .card import ModelCard, WeightsError, sha256_of, verified_path
 
+if TYPE_CHECKING:
+    from torch import nn
+
 __all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "weights_path",
-           "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "build_network", "load_network",
-           "sha256_of", "trained_stages"]
+           "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "ARCHITECTURE_NAMES", "build_network",
+           "load_network", "sha256_of", "trained_stages", "onnx_weights_key"]
 
 DEFAULT_MODEL = "atpn_lite0_68"
 _CARDS = "facepoints.registry.cards"
 _WEIGHTS = "facepoints.registry.weights"
 _USER_MODELS: dict[str, tuple[ModelCard, Path]] = {}
+
+
+def __getattr__(name: str):  # ARCHITECTURES imports the networks (PyTorch): only on first access
+    if name == "ARCHITECTURES":
+        from .architectures import ARCHITECTURES
+
+        return ARCHITECTURES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def onnx_weights_key(stages: int | None = None) -> str:
+    """The card's ``weights`` key of the ONNX file running ``stages`` coarse-to-fine stages
+    (``None``: the model's default, the plain ``onnx`` entry)."""
+    return "onnx" if stages is None else f"onnx_stages{int(stages)}"
 
 
 def _shipped() -> list[str]:
@@ -65,7 +83,8 @@ def _shipped_card(name: str) -> ModelCard:
 
 
 def weights_path(card: ModelCard, runtime: str = "torch") -> Path:
-    """Verified path of a card's weights file for ``runtime`` (``torch`` or ``onnx``)."""
+    """Verified path of a card's weights file for ``runtime`` (``torch``, ``onnx`` or an
+    ``onnx_weights_key``)."""
     if runtime not in card.weights:
         raise WeightsError(f"model {card.name} ships no {runtime} weights")
     if card.name in _USER_MODELS:
@@ -77,7 +96,9 @@ def weights_path(card: ModelCard, runtime: str = "torch") -> Path:
 
 
 def create_model(name: str = DEFAULT_MODEL, pretrained: bool = True) -> nn.Module:
-    """The network of a shipped model, in eval mode, with its verified weights when ``pretrained``."""
+    """The network of a shipped model, in eval mode, with its verified weights when ``pretrained``
+    (needs PyTorch: ``TorchMissingError`` naming the ``[train]`` extra without it)."""
+    torch = require_torch(f"the PyTorch network of {name} (create_model)")
     card = get_card(name)
     if not pretrained:
         return build_network(card.architecture, card.config).eval()

@@ -1,39 +1,64 @@
-"""Architecture name -> (module class, config class): how a card's ``config`` becomes a network."""
+"""Architecture name -> (module class, config class): how a card's ``config`` becomes a network.
+
+The network classes need PyTorch (the ``[train]`` extra): they are imported on first use, so
+reading cards and running ONNX files never imports it. ``ARCHITECTURES`` itself is built on
+first access."""
 from __future__ import annotations
 
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-import torch
-from torch import nn
+from ..torch_required import require_torch
 
-from ..models import ATPN, DSLPT, TUFA, ATPNConfig, DSLPTConfig, TUFAConfig
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
-ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
-    "atpn": (ATPN, ATPNConfig), "dslpt": (DSLPT, DSLPTConfig), "tufa": (TUFA, TUFAConfig)}
+#: the architectures a card may name
+ARCHITECTURE_NAMES = ("atpn", "dslpt", "tufa")
+
+
+def _architectures() -> dict[str, tuple[type, type]]:
+    require_torch("building a network")
+    from ..models import ATPN, DSLPT, TUFA, ATPNConfig, DSLPTConfig, TUFAConfig
+
+    return {"atpn": (ATPN, ATPNConfig), "dslpt": (DSLPT, DSLPTConfig), "tufa": (TUFA, TUFAConfig)}
+
+
+def __getattr__(name: str):  # ARCHITECTURES: imports the networks (and PyTorch) on first access
+    if name == "ARCHITECTURES":
+        return _architectures()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _classes(architecture: str) -> tuple[type, type]:
+    if architecture not in ARCHITECTURE_NAMES:
+        raise KeyError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURE_NAMES)}")
+    return _architectures()[architecture]
 
 
 def build_network(architecture: str, config: dict) -> nn.Module:
     """An untrained network of ``architecture`` built from a config dict."""
-    if architecture not in ARCHITECTURES:
-        raise KeyError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
-    module_cls, config_cls = ARCHITECTURES[architecture]
+    module_cls, config_cls = _classes(architecture)
     return module_cls(config_cls(**config))
 
 
 def trained_stages(architecture: str, config: dict) -> int | None:
     """How many coarse-to-fine stages a model of this config runs by default (DSLPT: its
-    stages; TUFA with local refinement: 1 + its refinement stages); ``None``: not coarse-to-fine."""
-    if architecture not in ARCHITECTURES:
-        return None
-    return getattr(ARCHITECTURES[architecture][1](**config), "coarse_to_fine_stages", None)
+    stages; TUFA with local refinement: 1 + its refinement stages); ``None``: not coarse-to-fine.
+    Read from the config dict without PyTorch; it agrees with the config classes'
+    ``coarse_to_fine_stages`` (tested)."""
+    if architecture == "dslpt":
+        return int(config.get("stages", 3))
+    if architecture == "tufa":
+        refine = int(config.get("refine_stages", 0))
+        return 1 + refine if refine else None
+    return None
 
 
 def load_network(architecture: str, config: dict, state: Mapping[str, torch.Tensor]) -> nn.Module:
     """A network of ``architecture`` holding the weights ``state`` (loaded strictly). Classes with
     a ``from_state_dict`` constructor (TUFA: one alignment set per trained scheme) rebuild from it."""
-    if architecture not in ARCHITECTURES:
-        raise KeyError(f"unknown architecture {architecture!r}; known: {', '.join(ARCHITECTURES)}")
-    module_cls, config_cls = ARCHITECTURES[architecture]
+    module_cls, config_cls = _classes(architecture)
     if hasattr(module_cls, "from_state_dict"):
         return module_cls.from_state_dict(config_cls(**config), state)
     model = module_cls(config_cls(**config))

@@ -17,9 +17,16 @@ from .session import track, track_frames
 from .smoothing import LandmarkSmoother, SmoothingConfig
 from .tracker import FaceTracker, TrackerConfig
 from .video_source import DEFAULT_FPS, VideoError, VideoFrame, VideoSource, open_video
-from .video_writer import AnnotatedVideoWriter, annotate
 
 __all__ = ["FrameResult", "TrackedFace", "HealthLimits", "JsonlWriter", "OneEuroFilter", "PointTrust",
            "ResidualNoise", "track", "track_frames", "LandmarkSmoother", "SmoothingConfig", "FaceTracker",
            "TrackerConfig", "DEFAULT_FPS", "VideoError", "VideoFrame", "VideoSource", "open_video",
            "AnnotatedVideoWriter", "annotate"]
+
+
+def __getattr__(name: str):  # the video writer draws with facepoints.drawing (matplotlib): loaded on first use
+    if name in ("AnnotatedVideoWriter", "annotate"):
+        from . import video_writer
+
+        return getattr(video_writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

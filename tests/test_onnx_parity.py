@@ -1,0 +1,60 @@
+"""Every shipped model's ONNX files (the default one and one per stage count) agree with its
+PyTorch weights on real images: landmarks and per-point sigma within 0.05 px, pose within 0.05
+degrees, face confidence within 1e-3."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facepoints import Landmarker
+from facepoints.geometry import box_from_points
+from facepoints.registry import get_card, list_models, onnx_weights_key, trained_stages
+from facepoints.samples import sample_image
+
+pytest.importorskip("torch")
+
+#: (model, stages) for every shipped model and stage count (``None``: the model's default)
+CASES = [(name, stages) for name in list_models()
+         for stages in [None] + list(range(1, trained_stages(get_card(name).architecture, get_card(name).config) or 1))]
+
+
+@pytest.fixture(scope="module")
+def faces(request) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Real faces as (RGB image, tight landmark box): the shipped sample portrait, its mirror
+    image, and the first 6 faces of 300W's common test set when the shared data is present."""
+    image = sample_image("astronaut")
+    box = np.array([175.0, 75.0, 266.0, 167.0], np.float32)
+    mirrored_box = np.array([511 - box[2], box[1], 511 - box[0], box[3]], np.float32)
+    out = [(image, box), (np.ascontiguousarray(image[:, ::-1]), mirrored_box)]
+    try:
+        root = request.getfixturevalue("data_root")
+    except pytest.skip.Exception:
+        return out
+    from facepoints.datasets.image_list import read_image_list
+    from facepoints.pipeline.images import as_rgb
+
+    for record in read_image_list(root / "300W" / "test_common.txt")[:6]:
+        out.append((as_rgb(record.image_path), box_from_points(record.landmarks)))
+    return out
+
+
+def test_every_stage_count_ships_an_onnx_file():
+    for name, stages in CASES:
+        assert onnx_weights_key(stages) in get_card(name).weights, (name, stages)
+
+
+@pytest.mark.parametrize("name, stages", CASES)
+def test_onnx_agrees_with_pytorch(name, stages, faces):
+    onnx = Landmarker(name, detector=None, backend="onnx", stages=stages, threads=1)
+    torch_lm = Landmarker(name, detector=None, backend="torch", stages=stages, threads=1)
+    assert onnx.runtime.name == "onnx" and torch_lm.runtime.name == "torch"
+    for image, box in faces:
+        a, b = onnx.predict(image, box[None]), torch_lm.predict(image, box[None])
+        gap = np.abs(a.landmarks - b.landmarks).max()
+        assert gap < 0.05, f"{name} stages={stages}: landmarks differ by {gap:.4f} px"
+        for field, tolerance in (("sigma", 0.05), ("pose", 0.05), ("confidence", 1e-3)):
+            x, y = getattr(a, field), getattr(b, field)
+            assert (x is None) == (y is None), field
+            if x is not None:
+                gap = np.abs(np.asarray(x) - np.asarray(y)).max()
+                assert gap < tolerance, f"{name} stages={stages}: {field} differs by {gap:.4g}"
