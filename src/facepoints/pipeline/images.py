@@ -11,6 +11,7 @@ Pillow refuses headers above twice ``PIL.Image.MAX_IMAGE_PIXELS`` (179 million) 
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Union
@@ -97,9 +98,11 @@ def read_header(path: str | Path) -> tuple[tuple[int, int] | None, int]:
                     orientation = int(im.getexif().get(0x0112, 1))
                 except Exception:  # noqa: BLE001 - a broken EXIF block means "upright"
                     orientation = 1
-    except _PILImage.DecompressionBombError:
-        raise ImageError(f"{path}: image header declares more than {2 * _PILImage.MAX_IMAGE_PIXELS:,} "
-                         "pixels (refused as a decompression bomb)") from None
+    except _PILImage.DecompressionBombError as exc:  # its message has the declared pixel count
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        count = f"{int(found.group(1)):,}" if found else f"more than {2 * _PILImage.MAX_IMAGE_PIXELS:,}"
+        raise ImageError(f"{path}: image header declares {count} pixels, more than the limit of "
+                         f"{min(MAX_PIXELS, 2 * _PILImage.MAX_IMAGE_PIXELS):,} (a decompression bomb?)") from None
     except Exception:  # noqa: BLE001 - unreadable for Pillow: OpenCV may still decode it
         return None, 1
     return size, orientation
