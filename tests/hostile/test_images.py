@@ -178,3 +178,19 @@ def test_arrays_are_rgb_unless_told_bgr(astronaut):
     np.testing.assert_array_equal(as_rgb(np.ascontiguousarray(rgb[..., ::-1]), "BGR"), rgb)
     with pytest.raises(ValueError, match="color_order"):
         as_rgb(rgb, "BRG")
+
+
+def test_png_chunk_longer_than_the_file_is_refused_without_allocating(tmp_path, astronaut):
+    """Found by tools/fuzz_images.py: an IDAT length of 1 GB in a 30 KB PNG made OpenCV's reader
+    allocate 1 GB (1.36 GB peak RSS); now a one-line refusal before decoding."""
+    path = tmp_path / "long_chunk.png"
+    assert cv2.imwrite(str(path), np.ascontiguousarray(np.asarray(astronaut)[:64, :64, ::-1]))
+    data = bytearray(path.read_bytes())
+    idat = data.index(b"IDAT") - 4
+    data[idat:idat + 4] = (2 ** 30).to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+    code = "import sys; from facepoints.pipeline.images import load_image; load_image(sys.argv[1])"
+    result, peak = _python(code, str(path))
+    assert result.returncode == 1
+    assert "ImageError" in result.stderr and "PNG chunk 'IDAT' declares 1,073,741,824 bytes" in result.stderr
+    assert peak < 600 * 1024 ** 2, peak

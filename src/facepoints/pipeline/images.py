@@ -2,7 +2,8 @@
 
 Image files larger than ``MAX_PIXELS`` (width x height) are refused from their header, before
 any pixel is decoded, so a small file declaring a huge image (a decompression bomb) costs
-neither time nor memory. The limit is this module's ``MAX_PIXELS`` (default 100 million, set
+neither time nor memory. The limit is this module's ``MAX_PIXELS`` (default 2^26 = 67.1 million,
+e.g. 8192 x 8192, where ``facepoints detect`` with its overlay peaks near 0.9 GB; set
 at import from ``$FACEPOINTS_MAX_PIXELS``; assign to it to change it at run time). The header is
 read with Pillow (JPEG, PNG, TIFF, WebP, BMP, PNM, GIF...); a file Pillow cannot read is left
 to OpenCV, whose own cap (2^30 pixels) applies, and the decoded size is checked again.
@@ -36,7 +37,7 @@ class ImageError(ValueError):
 MIN_SIDE = 8
 
 
-def _max_pixels_from_env(default: int = 100_000_000) -> int:
+def _max_pixels_from_env(default: int = 2 ** 26) -> int:
     text = os.environ.get("FACEPOINTS_MAX_PIXELS", "").strip()
     if not text:
         return default
@@ -69,6 +70,7 @@ def load_image(path: str | Path) -> np.ndarray:
     if size is not None:
         check_pixel_count(*size, str(path))
     data = np.fromfile(str(path), dtype=np.uint8)
+    check_png_chunks(data, str(path))
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:  # e.g. OpenCV's own size cap on a header Pillow could not read
@@ -77,8 +79,32 @@ def load_image(path: str | Path) -> np.ndarray:
         raise ImageError(f"{path}: not a readable image (unknown or corrupt format)")
     check_pixel_count(image.shape[1], image.shape[0], str(path))
     if image.ndim == 3 and image.shape[2] in (3, 4):  # BGR(A) -> RGB(A), any pixel type
-        image = image[..., [2, 1, 0, 3][:image.shape[2]]]
+        if image.dtype in (np.uint8, np.uint16, np.float32):  # in place: no second copy of a big image
+            cv2.cvtColor(image, cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA, dst=image)
+        else:
+            image = image[..., [2, 1, 0, 3][:image.shape[2]]]
     return to_rgb_uint8(apply_exif_orientation(image, orientation), source=str(path))
+
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def check_png_chunks(data: np.ndarray, source: str) -> None:
+    """``ImageError`` when a PNG file's chunk declares more bytes than the file holds (OpenCV's
+    PNG reader allocates the declared length first: a 1 GB length in a 30 KB file costs 1 GB)."""
+    raw = data[:len(PNG_SIGNATURE)].tobytes()
+    if raw != PNG_SIGNATURE:
+        return
+    pos, size = len(PNG_SIGNATURE), len(data)
+    while pos + 8 <= size:
+        length = int.from_bytes(data[pos:pos + 4].tobytes(), "big")
+        kind = data[pos + 4:pos + 8].tobytes()
+        if length > size - pos - 12:
+            raise ImageError(f"{source}: PNG chunk {kind.decode('latin-1')!r} declares {length:,} bytes, "
+                             f"more than the file holds (corrupt or truncated)")
+        if kind == b"IEND":
+            return
+        pos += 12 + length
 
 
 def read_header(path: str | Path) -> tuple[tuple[int, int] | None, int]:
@@ -90,8 +116,8 @@ def read_header(path: str | Path) -> tuple[tuple[int, int] | None, int]:
     if _PILImage is None:
         return None, 1
     try:
-        with warnings.catch_warnings():  # Pillow warns above 89 M pixels; our own limit speaks
-            warnings.simplefilter("ignore", _PILImage.DecompressionBombWarning)
+        with warnings.catch_warnings():  # Pillow warns above 89 M pixels (our own limit speaks)
+            warnings.simplefilter("ignore")  # and about broken EXIF or tags (OpenCV decodes)
             with _PILImage.open(path) as im:
                 size = (int(im.size[0]), int(im.size[1]))
                 try:
