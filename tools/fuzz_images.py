@@ -53,6 +53,7 @@ class Outcome:
 class Report:
     files: int = 0
     outcomes: Counter = field(default_factory=Counter)
+    by_format: dict = field(default_factory=dict)
     problems: list = field(default_factory=list)
     noise_lines: Counter = field(default_factory=Counter)
     batches: int = 0
@@ -147,6 +148,9 @@ def fuzz(count: int, work: Path, batch_size: int, per_file: float, startup: floa
     print(file=sys.stderr)
     report.seconds = round(time.monotonic() - start, 1)
     report.outcomes = Counter(o.result for _, o in outcomes)
+    for _, o in outcomes:
+        fmt = report.by_format.setdefault(o.mutation.split(":")[0], {})
+        fmt[o.result] = fmt.get(o.result, 0) + 1
     report.problems = [asdict(o) for _, o in outcomes if o.result in PROBLEMS]
     return report
 
@@ -168,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"files {report.files}: " + ", ".join(f"{k} {v}" for k, v in counts.items())
           + f"; {report.batches} CLI calls ({report.reruns} one-file reruns), peak RSS "
             f"{report.peak_rss_mb:.0f} MB, {report.seconds:.0f} s")
+    print("by format: " + "; ".join(f"{fmt} " + ", ".join(f"{k} {v}" for k, v in sorted(c.items()))
+                                    for fmt, c in report.by_format.items()))
     if report.noise_lines:
         print("other stderr lines: " + ", ".join(f"{k!r} x{v}" for k, v in report.noise_lines.most_common(8)))
     for problem in report.problems[:20]:

@@ -177,7 +177,10 @@ class Landmarker:
 
     def __call__(self, image: ImageInput, boxes: Sequence | np.ndarray | None = None,
                  color_order: str = "RGB") -> list[Face]:
-        """Faces in ``image`` (a path, an (H, W[, C]) array in ``color_order``, or a PIL image)."""
+        """Faces in ``image``: a path, a PIL image, or an (H, W[, C]) array in ``color_order``
+        ("RGB" unless told "BGR", e.g. for ``cv2.imread``). Bad images raise
+        ``facepoints.pipeline.images.ImageError``; files over ``images.MAX_PIXELS`` are refused
+        from their header."""
         rgb = as_rgb(image, color_order)
         if boxes is not None:
             box_arr, scores, source = validate_boxes(boxes), None, "given"

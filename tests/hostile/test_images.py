@@ -192,5 +192,5 @@ def test_png_chunk_longer_than_the_file_is_refused_without_allocating(tmp_path, 
     code = "import sys; from facepoints.pipeline.images import load_image; load_image(sys.argv[1])"
     result, peak = _python(code, str(path))
     assert result.returncode == 1
-    assert "ImageError" in result.stderr and "PNG chunk 'IDAT' declares 1,073,741,824 bytes" in result.stderr
+    assert "ImageError" in result.stderr and "PNG chunk 'IDAT' declares 1,073,741,824 bytes in a file of" in result.stderr
     assert peak < 600 * 1024 ** 2, peak
