@@ -60,3 +60,38 @@ def test_shared_landmarker_matches_sequential(images, detector):
             assert len(got) == len(expected[i])
             for g, w in zip(got, expected[i]):
                 np.testing.assert_array_equal(g, w)
+
+
+def test_every_detector_subclass_runs_one_call_at_a_time():
+    """The lock comes from ``FaceDetector`` itself, so plugins (and subclasses calling their
+    parent's ``detect``) are serialised per instance without doing anything; instances are not."""
+    import time
+
+    from facepoints.detectors import Detection, FaceDetector
+
+    class Slow(FaceDetector):
+        name = "slow_test"
+
+        def __init__(self) -> None:
+            self.active = self.most = 0
+
+        def detect(self, image):
+            self.active += 1
+            self.most = max(self.most, self.active)
+            time.sleep(0.02)
+            self.active -= 1
+            return [Detection([0, 0, 10, 10], 1.0)]
+
+    class Slower(Slow):
+        def detect(self, image):
+            return super().detect(image)  # re-entrant: the same instance's lock again
+
+    image = np.zeros((16, 16, 3), np.uint8)
+    for cls in (Slow, Slower):
+        detector = cls()
+        threads = [threading.Thread(target=lambda: [detector.detect(image) for _ in range(3)]) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert detector.most == 1 and detector.active == 0
