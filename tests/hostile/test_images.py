@@ -83,6 +83,12 @@ def test_max_pixels_from_the_environment(tmp_path):
     env = dict(os.environ, PYTHONPATH=str(SRC), FACEPOINTS_MAX_PIXELS="5000")
     result = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, env=env)
     assert result.returncode == 1 and "100x100 pixels, more than the limit of 5,000" in result.stderr
+    env["FACEPOINTS_MAX_PIXELS"] = "lots"  # a bad value: one line from the command, not a traceback
+    result = subprocess.run([sys.executable, "-m", "facepoints.cli.main", "detect", str(path), "--out",
+                             str(tmp_path / "out"), "--no-progress"], capture_output=True, text=True, env=env)
+    assert result.returncode == 2
+    assert _one_line(result.stderr) == ("facepoints detect: error: $FACEPOINTS_MAX_PIXELS must be a number "
+                                        "of pixels, got 'lots'")
 
 
 def test_header_above_2_pow_30_pixels_is_one_line(tmp_path):

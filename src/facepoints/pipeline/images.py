@@ -2,9 +2,9 @@
 
 Image files larger than ``MAX_PIXELS`` (width x height) are refused from their header, before
 any pixel is decoded, so a small file declaring a huge image (a decompression bomb) costs
-neither time nor memory. The limit is this module's ``MAX_PIXELS`` (default 2^26 = 67.1 million,
-e.g. 8192 x 8192, where ``facepoints detect`` with its overlay peaks near 0.9 GB; set
-at import from ``$FACEPOINTS_MAX_PIXELS``; assign to it to change it at run time). The header is
+neither time nor memory. The limit is this module's ``MAX_PIXELS`` when set, else
+``$FACEPOINTS_MAX_PIXELS``, else 2^26 = 67.1 million (e.g. 8192 x 8192, where ``facepoints
+detect`` with its overlay peaks near 0.9 GB). The header is
 read with Pillow (JPEG, PNG, TIFF, WebP, BMP, PNM, GIF...); a file Pillow cannot read is left
 to OpenCV, whose own cap (2^30 pixels) applies, and the decoded size is checked again.
 Pillow refuses headers above twice ``PIL.Image.MAX_IMAGE_PIXELS`` (179 million) by itself.
@@ -37,34 +37,41 @@ class ImageError(ValueError):
 MIN_SIDE = 8
 
 
-def _max_pixels_from_env(default: int = 2 ** 26) -> int:
+DEFAULT_MAX_PIXELS = 2 ** 26
+
+#: largest image (width x height) accepted, larger files are refused from their header;
+#: ``None``: ``$FACEPOINTS_MAX_PIXELS`` when set, else ``DEFAULT_MAX_PIXELS``
+MAX_PIXELS: int | None = None
+
+
+def max_pixels() -> int:
+    """The pixel limit in force: ``MAX_PIXELS``, else ``$FACEPOINTS_MAX_PIXELS``, else the default."""
+    if MAX_PIXELS is not None:
+        return int(MAX_PIXELS)
     text = os.environ.get("FACEPOINTS_MAX_PIXELS", "").strip()
     if not text:
-        return default
+        return DEFAULT_MAX_PIXELS
     try:
         value = int(float(text))
     except ValueError:
-        raise ValueError(f"$FACEPOINTS_MAX_PIXELS must be a whole number of pixels, got {text!r}") from None
+        raise ValueError(f"$FACEPOINTS_MAX_PIXELS must be a number of pixels, got {text!r}") from None
     if value < MIN_SIDE * MIN_SIDE:
         raise ValueError(f"$FACEPOINTS_MAX_PIXELS must be at least {MIN_SIDE * MIN_SIDE}, got {text!r}")
     return value
 
 
-#: largest image (width x height) accepted; larger files are refused from their header
-MAX_PIXELS: int = _max_pixels_from_env()
-
-
 def check_pixel_count(width: int, height: int, source: str) -> None:
-    """``ImageError`` when a ``width`` x ``height`` image exceeds ``MAX_PIXELS``."""
-    if int(width) * int(height) > MAX_PIXELS:
+    """``ImageError`` when a ``width`` x ``height`` image exceeds the limit (``max_pixels()``)."""
+    limit = max_pixels()
+    if int(width) * int(height) > limit:
         raise ImageError(f"{source}: image is {width}x{height} pixels, more than the limit of "
-                         f"{MAX_PIXELS:,} (facepoints.pipeline.images.MAX_PIXELS, $FACEPOINTS_MAX_PIXELS)")
+                         f"{limit:,} (facepoints.pipeline.images.MAX_PIXELS, $FACEPOINTS_MAX_PIXELS)")
 
 
 def load_image(path: str | Path) -> np.ndarray:
     """Read an image file into (H, W, 3) uint8 RGB; raises ``ImageError`` with a clear message.
 
-    The size is checked against ``MAX_PIXELS`` from the header, before decoding."""
+    The size is checked against the pixel limit (``max_pixels()``) from the header, before decoding."""
     path = check_input_file(path, "image", ImageError)
     size, orientation = read_header(path)
     if size is not None:
@@ -134,7 +141,7 @@ def read_header(path: str | Path) -> tuple[tuple[int, int] | None, int]:
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = f"{int(found.group(1)):,}" if found else f"more than {2 * _PILImage.MAX_IMAGE_PIXELS:,}"
         raise ImageError(f"{path}: image header declares {count} pixels, more than the limit of "
-                         f"{min(MAX_PIXELS, 2 * _PILImage.MAX_IMAGE_PIXELS):,} (a decompression bomb?)") from None
+                         f"{min(max_pixels(), 2 * _PILImage.MAX_IMAGE_PIXELS):,} (a decompression bomb?)") from None
     except Exception:  # noqa: BLE001 - unreadable for Pillow: OpenCV may still decode it
         return None, 1
     return size, orientation
