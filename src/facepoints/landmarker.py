@@ -1,6 +1,7 @@
 """The facade: ``Landmarker`` finds faces and their landmarks in an image."""
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 import cv2
@@ -11,7 +12,7 @@ from .geometry import box_from_points, validate_boxes
 from .models import UNIT_SPREAD_VARIANCE
 from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.crop import CropSpec
-from .pipeline.decode import DecodedOutput, crops_for_boxes, decode_output
+from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
@@ -22,6 +23,9 @@ from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
 #: longer image side above which face detection runs on a downscaled copy
 DETECT_MAX_SIDE = 1600
+#: most face crops sent to the network at once; more boxes run in chunks of this size, which
+#: bounds memory (ONNX Runtime keeps its buffers at the largest batch it has seen)
+MAX_BATCH = 16
 
 
 class Landmarker:
@@ -51,6 +55,12 @@ class Landmarker:
     (``Face.scheme`` = ``"custom:P"``) instead of the scheme's; they run in PyTorch, and
     ``plane_points()`` gives the anchors the model learned, to place new points relative to them
     (``facepoints.schemes.plane``). Re-centring on a detector box still uses the scheme's landmarks.
+
+    Threads: one ``Landmarker`` may be shared by several threads. The network (an ONNX Runtime
+    session or a PyTorch module in inference mode) runs concurrently; the face detector runs
+    one call at a time per detector instance (dlib's and OpenCV's detectors are not re-entrant;
+    see ``facepoints.detectors.FaceDetector``), and the detector is created once, under a lock.
+    Results do not depend on how calls interleave. Many boxes run in chunks of ``MAX_BATCH``.
     """
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
@@ -70,6 +80,7 @@ class Landmarker:
         self._box_runtime = self.runtime if self.points is None else TorchRuntime(self.runtime.module)
         self._detector_arg = detector
         self._detector: FaceDetector | None = None
+        self._detector_lock = threading.Lock()
         self._calibration: BoxCalibration | None = None
         self.refine = int(refine)
         self.min_confidence = float(min_confidence)
@@ -135,14 +146,15 @@ class Landmarker:
     def detector(self) -> FaceDetector:
         """The face detector (created on first use, so explicit boxes never need one)."""
         if self._detector is None:
-            arg = self._detector_arg
-            if arg is None:
-                raise ValueError("this Landmarker has no face detector: pass boxes=")
-            if isinstance(arg, str):
-                self._detector = default_detector() if arg == "default" else create_detector(arg)
-            else:
-                self._detector = arg
-            self._calibration = load_calibration(self._detector.name)
+            with self._detector_lock:  # threads sharing this Landmarker create it once
+                if self._detector is None:
+                    arg = self._detector_arg
+                    if arg is None:
+                        raise ValueError("this Landmarker has no face detector: pass boxes=")
+                    detector = (default_detector() if arg == "default" else create_detector(arg)) \
+                        if isinstance(arg, str) else arg
+                    self._calibration = load_calibration(detector.name)
+                    self._detector = detector  # last: another thread then sees both
         return self._detector
 
     def detect_faces(self, image: np.ndarray) -> list[Detection]:
@@ -166,7 +178,10 @@ class Landmarker:
 
     def __call__(self, image: ImageInput, boxes: Sequence | np.ndarray | None = None,
                  color_order: str = "RGB") -> list[Face]:
-        """Faces in ``image`` (a path, an (H, W[, C]) array in ``color_order``, or a PIL image)."""
+        """Faces in ``image``: a path, a PIL image, or an (H, W[, C]) array in ``color_order``
+        ("RGB" unless told "BGR", e.g. for ``cv2.imread``). Bad images raise
+        ``facepoints.pipeline.images.ImageError``; files over ``images.MAX_PIXELS`` are refused
+        from their header."""
         rgb = as_rgb(image, color_order)
         if boxes is not None:
             box_arr, scores, source = validate_boxes(boxes), None, "given"
@@ -186,8 +201,12 @@ class Landmarker:
         return self._run(rgb, boxes, self.runtime)
 
     def _run(self, rgb: np.ndarray, boxes: np.ndarray, runtime) -> DecodedOutput:
-        crops, matrices = crops_for_boxes(rgb, boxes, self.spec)
-        return decode_output(runtime(crops), matrices, self.spec)
+        """Network output for (K, 4) boxes, in chunks of at most ``MAX_BATCH`` crops."""
+        parts = []
+        for start in range(0, max(len(boxes), 1), MAX_BATCH):
+            crops, matrices = crops_for_boxes(rgb, boxes[start:start + MAX_BATCH], self.spec)
+            parts.append(decode_output(runtime(crops), matrices, self.spec))
+        return parts[0] if len(parts) == 1 else concat_outputs(parts)
 
     def locate(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
         """(K, N, 2) image-pixel landmarks for (K, 4) tight boxes in an RGB uint8 image."""

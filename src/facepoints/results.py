@@ -10,7 +10,10 @@ import numpy as np
 class Face:
     """One face found in an image.
 
-    ``box``: (4,) float32 xyxy pixels (the tight-landmark-box convention);
+    ``box``: (4,) float32 xyxy pixels of the box the face was cropped from, in the
+    tight-landmark-box convention: the given box, or the detector's box mapped by its
+    calibration (``box_source`` names the detector); it is not recomputed from the landmarks,
+    whose own tight box is ``facepoints.geometry.box_from_points(face.landmarks)``;
     ``landmarks``: (N, 2) float32 0-based pixel coordinates (pixel centre = integer);
     ``sigma``: (N, 2) float32 per-point, per-axis uncertainty in pixels, or ``None`` when the
     model does not estimate it; ``pose``: (yaw, pitch, roll) degrees or ``None``;

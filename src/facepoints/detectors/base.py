@@ -10,6 +10,8 @@ number of pixels, and its centre is the centre of the block.
 from __future__ import annotations
 
 import abc
+import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,9 +109,19 @@ class FaceDetector(abc.ABC):
     ``min_face_size`` (pixels, or None for the backend's own limit) is accepted by every
     built-in detector: faces smaller than it are not searched for, where the backend
     allows, and are dropped from the results.
+
+    Threads: every subclass's ``detect`` runs under a lock of its instance, so one detector
+    shared by several threads serves one call at a time (dlib's HOG detector and OpenCV's
+    cascade corrupt memory or fail when one instance runs in two threads at once); separate
+    instances run in parallel.
     """
 
     name: str = "face_detector"
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "detect" in cls.__dict__ and not getattr(cls.__dict__["detect"], "__isabstractmethod__", False):
+            cls.detect = _serialised(cls.__dict__["detect"])
 
     @abc.abstractmethod
     def detect(self, image: np.ndarray) -> list[Detection]:
@@ -120,6 +132,33 @@ class FaceDetector(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+_LOCK_GUARD = threading.Lock()
+
+
+_SHARED_LOCK = threading.RLock()  # for instances without a __dict__ (``__slots__`` classes)
+
+
+def _instance_lock(detector: FaceDetector) -> threading.RLock:
+    """The detector instance's own lock, created on first use (re-entrant: a subclass's
+    ``detect`` may call its parent's)."""
+    attrs = getattr(detector, "__dict__", None)
+    if attrs is None:
+        return _SHARED_LOCK
+    lock = attrs.get("_detect_lock")
+    if lock is None:
+        with _LOCK_GUARD:
+            lock = attrs.setdefault("_detect_lock", threading.RLock())
+    return lock
+
+
+def _serialised(detect):
+    @functools.wraps(detect)
+    def wrapper(self, *args, **kwargs):
+        with _instance_lock(self):
+            return detect(self, *args, **kwargs)
+    return wrapper
 
 
 def sort_detections(detections: list[Detection], min_face_size: float | None = None) -> list[Detection]:

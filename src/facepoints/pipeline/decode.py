@@ -52,3 +52,11 @@ def decode_output(output: NetworkOutput, matrices: list[np.ndarray], spec: CropS
     sigma = None if output.sigma is None else np.stack([decode_spread(s, m, spec)
                                                         for s, m in zip(output.sigma, matrices)])
     return DecodedOutput(points, pose, output.face_prob, sigma)
+
+
+def concat_outputs(parts: list[DecodedOutput]) -> DecodedOutput:
+    """One ``DecodedOutput`` from several for consecutive chunks of boxes."""
+    def join(name: str) -> np.ndarray | None:
+        values = [getattr(p, name) for p in parts]
+        return None if values[0] is None else np.concatenate(values)
+    return DecodedOutput(join("landmarks"), join("pose"), join("confidence"), join("sigma"))

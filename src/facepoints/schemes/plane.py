@@ -17,8 +17,13 @@ from .scheme import LandmarkScheme
 __all__ = ["as_plane_points", "scheme_plane_points", "midpoint", "along_contour", "interpolate_contour"]
 
 
+#: largest plane coordinate accepted (the face's tight landmark box spans [-1, 1])
+PLANE_LIMIT = 10.0
+
+
 def as_plane_points(points: Sequence | np.ndarray) -> np.ndarray:
-    """``points`` as a (P, 2) float32 array; ``ValueError`` unless it is a non-empty, finite (P, 2)."""
+    """``points`` as a (P, 2) float32 array; ``ValueError`` unless it is a non-empty, finite (P, 2)
+    within ``PLANE_LIMIT`` of the plane's centre."""
     try:
         arr = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -29,6 +34,9 @@ def as_plane_points(points: Sequence | np.ndarray) -> np.ndarray:
         raise ValueError(f"plane points must be shaped (P, 2), got {arr.shape}")
     if not np.isfinite(arr).all():
         raise ValueError("plane points must be finite (no NaN or infinity)")
+    if np.abs(arr).max() > PLANE_LIMIT:
+        raise ValueError(f"plane points must lie within [-{PLANE_LIMIT:g}, {PLANE_LIMIT:g}] (the face's tight "
+                         f"box is [-1, 1]), got a coordinate of {np.abs(arr).max():.4g}")
     return arr.astype(np.float32)
 
 
