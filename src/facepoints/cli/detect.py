@@ -93,8 +93,9 @@ def parse_box(text: str) -> list[float]:
 def run(args: argparse.Namespace) -> int:
     from ..drawing import draw_faces
     from ..landmarker import Landmarker
-    from ..pipeline.images import as_rgb
+    from ..pipeline.images import as_rgb, max_pixels
 
+    max_pixels()  # a bad $FACEPOINTS_MAX_PIXELS is one error for the command, not one per image
     if not args.inputs and not args.sample:
         raise ValueError("give image files or folders, or --sample astronaut")
     if args.out.exists() and not args.out.is_dir():
