@@ -11,7 +11,6 @@ from .detectors import Detection, FaceDetector, create_detector, default_detecto
 from .geometry import box_from_points, validate_boxes
 from .models import UNIT_SPREAD_VARIANCE
 from .pipeline.box_calibration import BoxCalibration, load_calibration
-from .pipeline.crop import CropSpec
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
@@ -69,7 +68,7 @@ class Landmarker:
                  points: Sequence | np.ndarray | None = None) -> None:
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
-        self.spec = CropSpec(**self.card.crop)
+        self.spec = self.card.crop
         self.stages = self._check_stages(stages)
         self.points: np.ndarray | None = self._check_points(points, backend, flip_test)
         self.runtime = self._make_runtime(backend, threads)

@@ -3,7 +3,7 @@
 Writes into ``cfg.run_dir``: ``<stage>_last.pt`` after every epoch (a rerun resumes there),
 ``<stage>_best.pt`` (best validation epoch: highest AP / lowest pose MAE), ``log.jsonl``, and
 ``best.pt``, the combined checkpoint (landmark weights + both best branches) that
-``tools/package_model.py`` ships.
+``facepoints package`` ships.
 """
 from __future__ import annotations
 

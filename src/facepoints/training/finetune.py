@@ -14,8 +14,8 @@ ceil(max(N, epoch_samples) / batch_size): with few faces each is repeated (fresh
 per repeat, ``RepeatedFaces``), so N=1 fills a batch. ``from_scratch`` trains the same
 architecture without the pretrained weights (the baseline of the few-shot protocol).
 
-The checkpoint's config is a ``TrainConfig`` (``register_checkpoint`` and
-``tools/package_model.py`` rebuild the model from it); a custom scheme's definition travels in
+The checkpoint's config is a ``TrainConfig`` (``facepoints.registry.load_trained`` and
+``facepoints package`` rebuild the model from it); a custom scheme's definition travels in
 the checkpoint (``scheme_definition``) and the fine-tuning record in ``finetune``.
 """
 from __future__ import annotations

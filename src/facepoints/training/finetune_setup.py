@@ -48,7 +48,7 @@ def load_base(ref: str | Path) -> BaseTUFA:
     except KeyError:
         raise FileNotFoundError(f"{ref}: neither a checkpoint file nor a registered model") from None
     _check_tufa(card.architecture, card.name)
-    return BaseTUFA(create_model(card.name), float(card.crop["margin"]), AugmentConfig(), None)
+    return BaseTUFA(create_model(card.name), float(card.crop.margin), AugmentConfig(), None)
 
 
 def _check_tufa(architecture: str, what: str) -> None:
