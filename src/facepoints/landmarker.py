@@ -10,12 +10,13 @@ import numpy as np
 from .detectors import Detection, FaceDetector, create_detector, default_detector
 from .geometry import box_from_points, validate_boxes
 from .models import UNIT_SPREAD_VARIANCE
+from .models.capabilities import Capabilities, capabilities
 from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
-from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, trained_stages, weights_path
+from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
@@ -69,11 +70,12 @@ class Landmarker:
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
         self.spec = self.card.crop
+        self.capabilities: Capabilities = capabilities(self.card.architecture, self.card.config)
         self.stages = self._check_stages(stages)
         self.points: np.ndarray | None = self._check_points(points, backend, flip_test)
         self.runtime = self._make_runtime(backend, threads)
         if flip_test:
-            variance = UNIT_SPREAD_VARIANCE.get(self.card.config.get("distribution", "gaussian"), 1.0)
+            variance = UNIT_SPREAD_VARIANCE.get(self.capabilities.spread or "gaussian", 1.0)
             self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation, variance)
         # the scheme's landmarks, which frame the face when a crop is re-centred
         self._box_runtime = self.runtime if self.points is None else TorchRuntime(self.runtime.module)
@@ -86,7 +88,7 @@ class Landmarker:
 
     def _check_stages(self, stages: int | None) -> int | None:
         """``stages`` if the model is coarse-to-fine and it is in range; ``None`` means the default."""
-        trained = trained_stages(self.card.architecture, self.card.config)
+        trained = self.capabilities.stages
         if stages is None or stages == trained:
             return None
         if trained is None:
@@ -109,7 +111,7 @@ class Landmarker:
         return as_plane_points(points)
 
     def _require_tufa(self, what: str) -> None:
-        if self.card.architecture != "tufa":
+        if not self.capabilities.takes_points:
             raise ValueError(f"{what} needs a TUFA model (plane points, zero-shot landmarks); "
                              f"{self.card.name} is {self.card.architecture}")
 
