@@ -50,3 +50,12 @@ def test_inference_layers_do_not_import_training_evaluation_or_cli():
     bad = [f"{path.relative_to(PACKAGE)}:{line} imports {name}"
            for layer in INFERENCE for path in _modules(layer) for line, name in _imported(path) if _offending(name)]
     assert not bad, "\n".join(bad)
+
+
+def test_landmarker_public_surface_is_small():
+    """``Landmarker``: ``__call__`` and one boxes entry (``landmarks_for_boxes``), plus video
+    (``track``), TUFA's ``plane_points`` and the ``detector``; everything else is private."""
+    from facepoints import Landmarker
+
+    public = {name for name in vars(Landmarker) if not name.startswith("_")}
+    assert public == {"landmarks_for_boxes", "track", "plane_points", "detector"}

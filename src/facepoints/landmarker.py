@@ -45,7 +45,9 @@ class Landmarker:
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives (explicit ``boxes`` are always kept). Models with ATPN's pose and tracking branches also fill
     ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
-    crop); ``predict`` gives the same per box without building ``Face`` objects. Models that
+    crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
+    boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
+    with a leading underscore are internal (the evaluation and tracking layers use them). Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
     all the model was trained with; each count has its own ONNX file, so no PyTorch is needed).
@@ -158,7 +160,7 @@ class Landmarker:
                     self._detector = detector  # last: another thread then sees both
         return self._detector
 
-    def detect_faces(self, image: np.ndarray) -> list[Detection]:
+    def _detect_faces(self, image: np.ndarray) -> list[Detection]:
         """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input).
 
         Images whose longer side exceeds ``DETECT_MAX_SIDE`` are searched at that size (faces
@@ -187,7 +189,7 @@ class Landmarker:
         if boxes is not None:
             box_arr, scores, source = validate_boxes(boxes), None, "given"
         else:
-            dets = self.detect_faces(rgb)
+            dets = self._detect_faces(rgb)
             box_arr = np.stack([d.box for d in dets]) if dets else np.zeros((0, 4), np.float32)
             scores, source = [d.score for d in dets], self.detector.name
         faces = self.landmarks_for_boxes(rgb, box_arr, scores, source, refine=self.refine if boxes is None else 0)
@@ -195,7 +197,7 @@ class Landmarker:
             faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence]
         return faces
 
-    def predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
+    def _predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
         """Everything the network gives for (K, 4) tight boxes in an RGB uint8 image: (K, N, 2)
         image-pixel landmarks, and (K, 3) pose degrees / (K,) face probability / (K, N, 2) pixel
         spreads when the model has them (else ``None``)."""
@@ -209,10 +211,6 @@ class Landmarker:
             parts.append(decode_output(runtime(crops), matrices, self.spec))
         return parts[0] if len(parts) == 1 else concat_outputs(parts)
 
-    def locate(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """(K, N, 2) image-pixel landmarks for (K, 4) tight boxes in an RGB uint8 image."""
-        return self.predict(rgb, boxes).landmarks
-
     def landmarks_for_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: Sequence[float] | None = None,
                             source: str = "given", refine: int = 0) -> list[Face]:
         """Faces for boxes in an RGB uint8 image; with ``refine`` > 0 each crop is re-centred that
@@ -224,7 +222,7 @@ class Landmarker:
         for _ in range(refine):
             framing = self._run(rgb, crop_boxes, self._box_runtime).landmarks
             crop_boxes = np.stack([box_from_points(p) for p in framing])
-        out = self.predict(rgb, crop_boxes)
+        out = self._predict(rgb, crop_boxes)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose
