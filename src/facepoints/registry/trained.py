@@ -62,11 +62,12 @@ def checkpoint_file(ref: str | Path) -> Path:
     return path
 
 
-def load_trained(ref: str | Path, work_dir: str | Path | None = None) -> str:
+def load_trained(ref: str | Path, work_dir: str | Path | None = None, onnx: bool = True) -> str:
     """The registry name of a trained model given as a registered model's name, a training
     checkpoint file (e.g. ``runs/<name>/best.pt``) or a run folder (its ``best.pt``), for
     ``Landmarker(name)``. A checkpoint is registered in this process with its weights in
-    ``work_dir`` (default: a new temporary folder). ``CheckpointError`` (one line) otherwise."""
+    ``work_dir`` (default: a new temporary folder), as ONNX too when ``onnx`` (and the ``onnx``
+    package is installed). ``CheckpointError`` (one line) otherwise."""
     if isinstance(ref, str) and ref in list_models():
         return ref
     path = checkpoint_file(ref)
@@ -74,4 +75,4 @@ def load_trained(ref: str | Path, work_dir: str | Path | None = None) -> str:
         raise CheckpointError(f"{ref}: neither a registered model ({', '.join(list_models())}) nor a checkpoint "
                               "file or run folder")
     work = Path(work_dir) if work_dir is not None else Path(tempfile.mkdtemp(prefix="facepoints-"))
-    return register_checkpoint(path, work, name=f"{path.parent.name}-{path.stem}")
+    return register_checkpoint(path, work, name=f"{path.parent.name}-{path.stem}", onnx=onnx)
