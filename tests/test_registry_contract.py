@@ -102,6 +102,15 @@ def test_facepoints_package_writes_weights_and_a_card(run_dir, tmp_path, astrona
         assert faces[0].landmarks.shape == (68, 2)
     finally:
         unregister_model("tiny_pkg")
+    # an existing model is rewritten only with --replace; the card keeps what is not given again
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert main(["package", str(run_dir), "--name", "tiny_pkg", "--registry-dir", str(out)]) == 2
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert main(["package", str(run_dir), "--name", "tiny_pkg", "--registry-dir", str(out), "--replace",
+                 "--keep-weights", "--training-notes", "again"]) == 0
+    again = json.loads((out / "cards" / "tiny_pkg.json").read_text())
+    assert again["summary"] == "a tiny test model" and again["training"]["notes"] == "again"
+    assert again["weights"]["torch"] == card.weights["torch"]
 
 
 def test_package_bad_input_is_one_line(tmp_path, capsys):

@@ -22,6 +22,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-onnx", action="store_true", help="ship PyTorch weights only (no .onnx file)")
     p.add_argument("--keep-weights", action="store_true",
                    help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
+    p.add_argument("--replace", action="store_true",
+                   help="rewrite an existing model of that name (e.g. a shipped model's new weights or metrics)")
     p.add_argument("--registry-dir", help="write cards/ and weights/ here (default: the installed registry)")
 
 
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     options = PackageOptions(summary=args.summary, metrics=args.metrics, speed=args.speed,
                              branch_metrics=args.branch_metrics, extra_metrics=extra,
                              training_notes=args.training_notes, half=args.half, onnx=not args.no_onnx,
-                             keep_weights=args.keep_weights)
+                             keep_weights=args.keep_weights, replace=args.replace)
     written = package_run(args.source, args.name, options, args.registry_dir or REGISTRY_DIR)
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -41,6 +41,7 @@ class PackageOptions:
     half: bool = False  # float16 weights in both files
     onnx: bool = True
     keep_weights: bool = False  # only rewrite the card
+    replace: bool = False  # an existing model of that name may be rewritten
 
 
 def training_minutes(log: Path) -> float | None:
@@ -147,9 +148,14 @@ def package_run(run: str | Path, name: str, options: PackageOptions | None = Non
                 registry_dir: str | Path = REGISTRY_DIR) -> list[Path]:
     """Package ``run`` (a run folder, its ``best.pt``, or any training checkpoint) as model ``name``
     in ``registry_dir`` (``cards/<name>.json`` and ``weights/<name>*``); returns the files written.
-    An existing card of that name keeps what is not given again (summary, notes, metrics, speed)."""
+    An existing model of that name is rewritten only with ``options.replace`` (``ValueError``
+    otherwise, before anything is written); its card keeps what is not given again (summary,
+    notes, metrics, speed)."""
     options = options or PackageOptions()
     registry_dir = Path(registry_dir)
+    if (registry_dir / "cards" / f"{name}.json").exists() and not options.replace:
+        raise ValueError(f"model {name!r} exists in {registry_dir} (cards/{name}.json); give --replace to "
+                         "rewrite it, or another --name")
     checkpoint = Checkpoint.load(checkpoint_file(run))
     model = checkpoint.network()
     weights_dir, card_path = registry_dir / "weights", registry_dir / "cards" / f"{name}.json"
