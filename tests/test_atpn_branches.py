@@ -23,7 +23,7 @@ from facepoints.pipeline.crop import CropSpec
 from facepoints.pipeline.decode import crops_for_boxes
 from facepoints.pipeline.runtime import TorchRuntime
 from facepoints.registry import ModelCard, get_card, register_model, sha256_of, unregister_model
-from facepoints.training.branch_trainer import freeze_for_branches, load_base, multitask_from
+from facepoints.training.branch_trainer import freeze_for_branches, load_landmark_base, multitask_from
 from facepoints.training.losses import face_confidence_loss, pose_loss
 
 TEST_MODEL = "test_atpn_branches"
@@ -69,7 +69,7 @@ def test_heatmap_batches_and_grids_independently():
 def multitask() -> ATPN:
     """Shipped landmark weights + seeded random branches (non-trivial outputs)."""
     torch.manual_seed(0)
-    base, *_ = load_base("atpn_lite0_68")
+    base, *_ = load_landmark_base("atpn_lite0_68")
     model = multitask_from(base).eval()
     for branch in (model.pose_branch, model.confidence_branch):
         torch.nn.init.normal_(branch.out.weight, std=0.3)

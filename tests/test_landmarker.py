@@ -361,7 +361,7 @@ def test_detector_false_positives_are_dropped_by_the_face_confidence(astronaut):
     lm = Landmarker()
     faces = lm(astronaut)
     assert len(faces) == 1 and faces[0].confidence >= 0.5
-    raw = lm.detect_faces(astronaut)
+    raw = lm._detect_faces(astronaut)
     assert len(raw) == 2  # what the detector alone reports on this photo
     patch = [d.box for d in raw if d.box[1] > 250]
     kept = lm(astronaut, boxes=patch)

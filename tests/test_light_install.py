@@ -125,3 +125,31 @@ assert len(faces) == 1 and faces[0].pose is not None, faces
 assert importlib.util.find_spec("torch") is None, "pip install . installed torch"
 """ + REPORT
     assert "torch" not in loaded(run_python(code, cwd=tmp_path, python=python))
+
+
+def test_declared_capabilities_match_the_networks():
+    """What ``models.capabilities`` declares from a config dict (no PyTorch) is what the built
+    network gives: its named outputs, plane-point prompting and coarse-to-fine stages."""
+    import torch
+
+    from facepoints.models import ATPN, DSLPT, TUFA, ATPNConfig, DSLPTConfig, TUFAConfig
+    from facepoints.models.capabilities import capabilities
+
+    tiny = {"input_size": 64}
+    networks = [ATPN(ATPNConfig(**tiny, width=16, embed=32)), ATPN(ATPNConfig(**tiny, width=16, embed=32, pose=True,
+                                                                             tracking=True)),
+                DSLPT(DSLPTConfig(**tiny, dim=32, heads=2, layers=1, mlp_ratio=2, stages=2)),
+                DSLPT(DSLPTConfig(**tiny, dim=32, heads=2, layers=1, mlp_ratio=2, distribution="none",
+                                  patch_rule="halving")),
+                TUFA(TUFAConfig(**tiny, dim=32, heads=2, layers=1, mlp_ratio=2))]
+    x = torch.zeros(1, 3, 64, 64)
+    for network in networks:
+        declared = network.capabilities
+        assert declared == capabilities(type(network).__name__.lower(), network.config.to_dict())
+        assert declared.stages == getattr(network.config, "coarse_to_fine_stages", None)
+        assert declared.takes_points == isinstance(network, TUFA)
+        if declared.multitask:
+            with torch.inference_mode():
+                assert tuple(network.eval().forward_multitask(x)) == declared.outputs
+        elif not declared.takes_points:
+            assert declared.outputs == ("landmarks",)

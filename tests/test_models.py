@@ -63,4 +63,4 @@ def test_shipped_model_matches_its_card():
     model = create_model(card.name)
     assert isinstance(model, ATPN)
     assert model.config.num_points == get_scheme(card.scheme).num_points
-    assert card.crop["size"] == model.config.input_size
+    assert card.crop.size == model.config.input_size

@@ -49,7 +49,7 @@ def test_onnx_agrees_with_pytorch(name, stages, faces):
     torch_lm = Landmarker(name, detector=None, backend="torch", stages=stages, threads=1)
     assert onnx.runtime.name == "onnx" and torch_lm.runtime.name == "torch"
     for image, box in faces:
-        a, b = onnx.predict(image, box[None]), torch_lm.predict(image, box[None])
+        a, b = onnx._predict(image, box[None]), torch_lm._predict(image, box[None])
         gap = np.abs(a.landmarks - b.landmarks).max()
         assert gap < 0.05, f"{name} stages={stages}: landmarks differ by {gap:.4f} px"
         for field, tolerance in (("sigma", 0.05), ("pose", 0.05), ("confidence", 1e-3)):

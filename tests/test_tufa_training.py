@@ -302,8 +302,8 @@ def test_bad_tufa_configs_are_refused(two_sources):
     assert prepare_config(explicit) == prepare_config(replace(explicit, model=TUFAConfig(**TINY_MODEL)))
 
 
-def test_shipped_tufa_configs_parse():
-    configs = sorted((Path(__file__).resolve().parents[1] / "configs").glob("tufa_*.yaml"))
+def test_tufa_experiment_configs_parse():
+    configs = sorted((Path(__file__).resolve().parents[1] / "configs" / "experiments").glob("tufa_*.yaml"))
     assert len(configs) == 13
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
     ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"

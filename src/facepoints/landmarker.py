@@ -10,13 +10,13 @@ import numpy as np
 from .detectors import Detection, FaceDetector, create_detector, default_detector
 from .geometry import box_from_points, validate_boxes
 from .models import UNIT_SPREAD_VARIANCE
+from .models.capabilities import Capabilities, capabilities
 from .pipeline.box_calibration import BoxCalibration, load_calibration
-from .pipeline.crop import CropSpec
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
-from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, trained_stages, weights_path
+from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, weights_path
 from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
@@ -45,7 +45,9 @@ class Landmarker:
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives (explicit ``boxes`` are always kept). Models with ATPN's pose and tracking branches also fill
     ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
-    crop); ``predict`` gives the same per box without building ``Face`` objects. Models that
+    crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
+    boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
+    with a leading underscore are internal (the evaluation and tracking layers use them). Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
     all the model was trained with; each count has its own ONNX file, so no PyTorch is needed).
@@ -69,12 +71,13 @@ class Landmarker:
                  points: Sequence | np.ndarray | None = None) -> None:
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
-        self.spec = CropSpec(**self.card.crop)
+        self.spec = self.card.crop
+        self.capabilities: Capabilities = capabilities(self.card.architecture, self.card.config)
         self.stages = self._check_stages(stages)
         self.points: np.ndarray | None = self._check_points(points, backend, flip_test)
         self.runtime = self._make_runtime(backend, threads)
         if flip_test:
-            variance = UNIT_SPREAD_VARIANCE.get(self.card.config.get("distribution", "gaussian"), 1.0)
+            variance = UNIT_SPREAD_VARIANCE.get(self.capabilities.spread or "gaussian", 1.0)
             self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation, variance)
         # the scheme's landmarks, which frame the face when a crop is re-centred
         self._box_runtime = self.runtime if self.points is None else TorchRuntime(self.runtime.module)
@@ -87,7 +90,7 @@ class Landmarker:
 
     def _check_stages(self, stages: int | None) -> int | None:
         """``stages`` if the model is coarse-to-fine and it is in range; ``None`` means the default."""
-        trained = trained_stages(self.card.architecture, self.card.config)
+        trained = self.capabilities.stages
         if stages is None or stages == trained:
             return None
         if trained is None:
@@ -110,7 +113,7 @@ class Landmarker:
         return as_plane_points(points)
 
     def _require_tufa(self, what: str) -> None:
-        if self.card.architecture != "tufa":
+        if not self.capabilities.takes_points:
             raise ValueError(f"{what} needs a TUFA model (plane points, zero-shot landmarks); "
                              f"{self.card.name} is {self.card.architecture}")
 
@@ -157,7 +160,7 @@ class Landmarker:
                     self._detector = detector  # last: another thread then sees both
         return self._detector
 
-    def detect_faces(self, image: np.ndarray) -> list[Detection]:
+    def _detect_faces(self, image: np.ndarray) -> list[Detection]:
         """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input).
 
         Images whose longer side exceeds ``DETECT_MAX_SIDE`` are searched at that size (faces
@@ -186,7 +189,7 @@ class Landmarker:
         if boxes is not None:
             box_arr, scores, source = validate_boxes(boxes), None, "given"
         else:
-            dets = self.detect_faces(rgb)
+            dets = self._detect_faces(rgb)
             box_arr = np.stack([d.box for d in dets]) if dets else np.zeros((0, 4), np.float32)
             scores, source = [d.score for d in dets], self.detector.name
         faces = self.landmarks_for_boxes(rgb, box_arr, scores, source, refine=self.refine if boxes is None else 0)
@@ -194,7 +197,7 @@ class Landmarker:
             faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence]
         return faces
 
-    def predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
+    def _predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
         """Everything the network gives for (K, 4) tight boxes in an RGB uint8 image: (K, N, 2)
         image-pixel landmarks, and (K, 3) pose degrees / (K,) face probability / (K, N, 2) pixel
         spreads when the model has them (else ``None``)."""
@@ -208,10 +211,6 @@ class Landmarker:
             parts.append(decode_output(runtime(crops), matrices, self.spec))
         return parts[0] if len(parts) == 1 else concat_outputs(parts)
 
-    def locate(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-        """(K, N, 2) image-pixel landmarks for (K, 4) tight boxes in an RGB uint8 image."""
-        return self.predict(rgb, boxes).landmarks
-
     def landmarks_for_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: Sequence[float] | None = None,
                             source: str = "given", refine: int = 0) -> list[Face]:
         """Faces for boxes in an RGB uint8 image; with ``refine`` > 0 each crop is re-centred that
@@ -223,7 +222,7 @@ class Landmarker:
         for _ in range(refine):
             framing = self._run(rgb, crop_boxes, self._box_runtime).landmarks
             crop_boxes = np.stack([box_from_points(p) for p in framing])
-        out = self.predict(rgb, crop_boxes)
+        out = self._predict(rgb, crop_boxes)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose

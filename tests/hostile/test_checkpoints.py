@@ -203,13 +203,14 @@ def test_train_branches_base_refuses_code(hostile, tiny_list, tmp_path, capsys):
 
 
 def test_real_processes_refuse_code(hostile, tiny_list, tmp_path):
-    """The CLI and tools/package_model.py as real processes: exit 2, one stderr line, no code run."""
+    """The CLI (evaluate; package through its tools/package_model.py wrapper) as real processes:
+    exit 2, one stderr line, no code run."""
     path, marker = hostile
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    runs = {"facepoints evaluate": [sys.executable, "-m", "facepoints.cli.main", "evaluate", str(tiny_list),
-                                    "--checkpoint", str(path), "--out", str(tmp_path / "out")],
-            "package_model": [sys.executable, str(ROOT / "tools" / "package_model.py"), str(path), "--name", "x"]}
-    for prefix, argv in runs.items():
+    runs = [("facepoints evaluate", [sys.executable, "-m", "facepoints.cli.main", "evaluate", str(tiny_list),
+                                     "--checkpoint", str(path), "--out", str(tmp_path / "out")]),
+            ("facepoints package", [sys.executable, str(ROOT / "tools" / "package_model.py"), str(path), "--name", "x"])]
+    for prefix, argv in runs:
         proc = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2 and len(lines) == 1, proc.stderr

@@ -205,8 +205,8 @@ def test_non_utf8_config_is_one_line(tmp_path, capsys):
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
 
 
-def test_the_shipped_configs_pass_the_checks():
-    configs = sorted((ROOT / "configs").glob("*.yaml"))
+def test_the_shipped_and_experiment_configs_pass_the_checks():
+    configs = sorted((ROOT / "configs").rglob("*.yaml"))
     assert len(configs) > 20
     for path in configs:
         (BranchConfig if "branches" in path.name else TrainConfig).from_yaml(path)

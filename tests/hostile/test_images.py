@@ -121,9 +121,9 @@ def test_chunked_boxes_equal_one_by_one(landmarker, astronaut, astronaut_face_bo
     from facepoints.landmarker import MAX_BATCH
 
     boxes = astronaut_face_box + np.arange(MAX_BATCH + 3, dtype=np.float32)[:, None]
-    together = landmarker.predict(astronaut, boxes)
+    together = landmarker._predict(astronaut, boxes)
     for k in (0, MAX_BATCH, MAX_BATCH + 2):
-        alone = landmarker.predict(astronaut, boxes[k:k + 1])
+        alone = landmarker._predict(astronaut, boxes[k:k + 1])
         np.testing.assert_allclose(together.landmarks[k], alone.landmarks[0], atol=1e-3)
         np.testing.assert_allclose(together.pose[k], alone.pose[0], atol=1e-3)
 
@@ -173,7 +173,7 @@ def test_detector_face_box_is_the_calibrated_detector_box(landmarker, astronaut)
     """``Face.box`` is the box the face was cropped from (docstring, README): for a detector
     face, the detector's box after calibration, not the landmarks' tight box."""
     (face,) = landmarker(astronaut)
-    detections = landmarker.detect_faces(np.asarray(astronaut))  # also a false positive, dropped later
+    detections = landmarker._detect_faces(np.asarray(astronaut))  # also a false positive, dropped later
     assert any(np.array_equal(face.box, d.box) for d in detections)
     assert face.box_source == landmarker.detector.name
 

@@ -21,9 +21,7 @@ def card_text(card: ModelCard) -> str:
     lines += _field("architecture", f"{card.architecture}, {c.get('backbone', '?')} backbone"
                     + (f" ({', '.join(extras)})" if extras else ""))
     lines += _field("scheme", f"{card.scheme}, {points} points")
-    crop = card.crop
-    lines += _field("input", f"{crop.get('size', c.get('input_size', '?'))} px crops of the tight landmark box "
-                    f"x {crop.get('margin', '?')}")
+    lines += _field("input", f"{card.crop.size} px crops of the tight landmark box x {card.crop.margin}")
     lines += _field("licence", card.licence or "not stated")
     lines += _field("data", _data_text(card.training))
     if card.training.get("command"):

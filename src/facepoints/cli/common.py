@@ -45,9 +45,10 @@ def input_guard(args: argparse.Namespace, records: Iterable = ()) -> OutputGuard
 
 
 def model_name(args: argparse.Namespace, work_dir: str) -> str:
-    """``args.model``, or ``args.checkpoint`` registered as a model (weights written to ``work_dir``)."""
+    """``args.model``, or ``args.checkpoint`` (a checkpoint file or run folder) registered as a model
+    (weights written to ``work_dir``)."""
     if getattr(args, "checkpoint", None):
-        from ..training.checkpoint import register_checkpoint
+        from ..registry.trained import load_trained
 
-        return register_checkpoint(args.checkpoint, work_dir)
+        return load_trained(args.checkpoint, work_dir)
     return args.model

@@ -57,7 +57,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.checkpoint import load_checkpoint, register_checkpoint
+    from ..registry.checkpoint import load_checkpoint
+    from ..registry.trained import register_checkpoint
     from ..training.finetune import FinetuneConfig, finetune
 
     cfg = FinetuneConfig(
@@ -76,6 +77,6 @@ def run(args: argparse.Namespace) -> int:
         name = register_checkpoint(best, cfg.run_dir / "model", name=cfg.run_name)
         print(f"registered model {name!r} (this process). To use it elsewhere:\n"
               f"  facepoints evaluate --checkpoint {best} ...\n"
-              f"  python: from facepoints.training.checkpoint import register_checkpoint\n"
-              f"          Landmarker(register_checkpoint({str(best)!r}, {str(cfg.run_dir / 'model')!r}))")
+              f"  python: from facepoints.registry import load_trained\n"
+              f"          Landmarker(load_trained({str(best)!r}))")
     return 0

@@ -23,5 +23,5 @@ def run(args: argparse.Namespace) -> int:
                  if getattr(args, key) is not None}
     cfg = BranchConfig.from_yaml(args.config, overrides)  # every value checked before any work
     path = BranchTrainer(cfg, progress=not args.no_progress).run()
-    print(f"done: combined checkpoint {path} (package it with tools/package_model.py)")
+    print(f"done: combined checkpoint {path} (package it with `facepoints package RUN --name NAME`)")
     return 0

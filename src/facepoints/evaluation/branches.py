@@ -4,7 +4,7 @@ Pose: every face is cropped from its tight landmark box (the landmark benchmark 
 and the pose branch's angles are compared with reference angles (eq. 3.9 MAE, FR at 10
 degrees). Tracking: per face, the upright crop of a jittered face box is a positive and
 ``negatives`` background boxes (IoU < ``max_iou`` with the face) are negatives, all through
-``Landmarker.predict`` as at inference; the score is the face probability.
+``Landmarker._predict`` as at inference; the score is the face probability.
 """
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def predict_poses(landmarker: Landmarker, records: Sequence[FaceRecord], progres
     poses, points = [], []
     for rec in tqdm(records, desc="pose", unit="face", disable=not progress):
         box = box_from_points(rec.landmarks)
-        out = landmarker.predict(load_image(rec.image_path), box[None])
+        out = landmarker._predict(load_image(rec.image_path), box[None])
         if out.pose is None:
             raise ValueError(f"model {landmarker.card.name} has no pose branch")
         poses.append(out.pose[0])
@@ -91,7 +91,7 @@ def score_tracking_crops(landmarker: Landmarker, records: Sequence[FaceRecord], 
         face = box_from_points(rec.landmarks)
         boxes = [jitter_box(face, cfg.jitter, rng)]
         boxes += [b for b in (negative_box(face, image.shape, cfg, rng) for _ in range(negatives)) if b is not None]
-        out = landmarker.predict(image, np.stack(boxes))
+        out = landmarker._predict(image, np.stack(boxes))
         if out.confidence is None:
             raise ValueError(f"model {landmarker.card.name} has no face-confidence branch")
         scores.extend(out.confidence.tolist())

@@ -35,7 +35,7 @@ def cost_rows(architecture: str, config: dict, point_counts=THESIS_POINT_COUNTS,
             if built_for != n:
                 torch.manual_seed(0)
                 model, built_for = build_network(architecture, {**config, "num_points": n}).eval(), n
-            if hasattr(model, "set_inference_stages"):
+            if model.capabilities.stages:
                 model.set_inference_stages(s)
             x = torch.rand(1, 3, config["input_size"], config["input_size"]) * 255
             row = {"points": n, "stages": s, "params": count_parameters(model), "gflops": count_flops(model, x) / 1e9,

@@ -80,7 +80,7 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
         gt_box = box_from_points(rec.landmarks)
         box = gt_box
         if box_mode == "detector":
-            dets = landmarker.detect_faces(image)
+            dets = landmarker._detect_faces(image)
             ious = box_iou(np.stack([d.box for d in dets]), gt_box[None])[:, 0] if dets else np.zeros(0)
             if not len(ious) or ious.max() < 0.3:
                 preds.append(np.full_like(rec.landmarks, np.inf))

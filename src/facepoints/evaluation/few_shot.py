@@ -21,7 +21,7 @@ import numpy as np
 from ..drawing import plot_few_shot
 from ..landmarker import Landmarker
 from ..registry import unregister_model
-from ..training.checkpoint import register_checkpoint
+from ..registry.trained import register_checkpoint
 from ..training.finetune import FinetuneConfig, finetune
 from ..training.finetune_setup import read_faces
 from .evaluate import evaluate

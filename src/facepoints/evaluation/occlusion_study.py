@@ -83,7 +83,7 @@ def occlusion_study(landmarker: Landmarker, list_path: Path, work_dir: Path, see
         clean_s, occ_s = point_sigma(results["clean"].sigmas), point_sigma(results["occluded"].sigmas)
         out["occluded"]["sigma_same_point_ratio"] = float(np.nanmean(occ_s[occluded] / clean_s[occluded]))
         if plot is not None:
-            radius = MEAN_RADIUS_PER_SPREAD.get(landmarker.card.config.get("distribution", "gaussian"), 1.0)
+            radius = MEAN_RADIUS_PER_SPREAD.get(landmarker.capabilities.spread or "gaussian", 1.0)
             out["plot"] = str(_plot(results, targets, occluded, scheme, plot, landmarker.card.name, radius))
     return out
 

@@ -55,5 +55,5 @@ def time_tracking_step(landmarker: Landmarker, repeats: int = 300, warmup: int =
     frames = rng.integers(0, 256, (2, *frame_size, 3), dtype=np.uint8)
     h, w = frame_size
     boxes = np.array([[w * 0.35, h * 0.3, w * 0.6, h * 0.65]], np.float32)
-    ms = _timed(lambda i: landmarker.predict(frames[i % 2], boxes), repeats, warmup)
+    ms = _timed(lambda i: landmarker._predict(frames[i % 2], boxes), repeats, warmup)
     return _row(landmarker, ms, network_outputs(landmarker), repeats)

@@ -184,7 +184,7 @@ def detectable_clips(landmarker: Landmarker, records: Sequence[FaceRecord], coun
             break
         rec = records[int(i)]
         clip = make_clip(load_image(rec.image_path), rec.landmarks, spec, seed=seed * 100003 + k)
-        dets = landmarker.detect_faces(next(iter(clip.frames())))
+        dets = landmarker._detect_faces(next(iter(clip.frames())))
         truth_box = box_from_points(clip.truth[0])[None]
         if dets and box_iou(np.stack([d.box for d in dets]), truth_box).max() >= MATCH_IOU:
             out.append((rec, clip))

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .atpn_branches import FaceConfidenceBranch, PoseBranch, landmark_heatmap
+from .capabilities import Capabilities, capabilities
 from .efficientnet_lite import EfficientNetLite
 from .layers import ConvBNAct, CoordConv, coord_channels
 from .mobilenetv3 import MobileNetV3Backbone
@@ -149,6 +150,11 @@ class ATPN(nn.Module):
         if self.confidence_branch is not None:
             out["face_prob"] = self.confidence_branch.probability(self.confidence_branch(fused))
         return out
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The declared outputs (``models.capabilities``)."""
+        return capabilities("atpn", self.config.to_dict())
 
     def forward_multitask(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """One backbone pass -> ``landmarks`` (B, N, 2) in [-1, 1], plus ``pose`` (B, 3) yaw, pitch,

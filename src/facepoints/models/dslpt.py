@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .backbones import build_backbone
+from .capabilities import Capabilities, capabilities
 from .inherent_relation import InherentRelationDecoder
 from .patches import next_patch_sizes, patch_to_global, sample_patches, sigma_to_global
 from .spread import MEAN_RADIUS_PER_SPREAD, UNIT_SPREAD_VARIANCE  # noqa: F401 - re-exported
@@ -169,6 +170,11 @@ class DSLPT(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.forward_stages(images, self.inference_stages)[-1]["landmarks"]
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The declared outputs, stages and spread (``models.capabilities``)."""
+        return capabilities("dslpt", self.config.to_dict())
 
     def forward_multitask(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         """``landmarks`` (B, N, 2) and, for DSLPT, ``sigma`` (B, N, 2) per-axis spread, both in

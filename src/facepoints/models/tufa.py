@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .capabilities import Capabilities, capabilities
 from .inherent_relation import InherentRelationLayer
 from .local_refiner import LocalRefiner
 from .structure_prompts import structure_prompts
@@ -188,6 +189,11 @@ class TUFA(nn.Module):
 
     def _normalise(self, images: torch.Tensor) -> torch.Tensor:
         return (images - self.pixel_mean) * self.pixel_scale
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """Declared: prompted by plane points, and its stages (``models.capabilities``)."""
+        return capabilities("tufa", self.config.to_dict())
 
     def forward_points(self, images: torch.Tensor, points: torch.Tensor, all_layers: bool = False) -> torch.Tensor:
         """Plane points (B, P, 2) or (P, 2), any number and values -> their positions in crop

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 from ..geometry import apply_affine, invert_affine, similarity_matrix
@@ -51,6 +50,8 @@ class CropSpec:
 
 def warp_crop(image: np.ndarray, matrix: np.ndarray, size: int) -> np.ndarray:
     """Resample ``image`` (H, W[, C]) through ``matrix`` into a ``size`` x ``size`` crop (black border)."""
+    import cv2  # here, not at import: model cards hold a CropSpec and load without OpenCV
+
     return cv2.warpAffine(image, matrix.astype(np.float64), (size, size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 

@@ -1,7 +1,7 @@
 """Export a network to ONNX in the form ``OnnxRuntime`` reads: input ``crops``, named outputs.
 
-A landmark-only network has one output, ``landmarks``; a network with ``forward_multitask``
-and branches also gets ``pose`` and/or ``face_prob`` (``runtime.OUTPUT_NAMES`` order).
+A landmark-only network has one output, ``landmarks``; a network that declares more outputs
+(``capabilities.outputs``: ``pose``, ``face_prob``, ``sigma``) gets them too, in that order.
 ``store_weights_half`` halves a file's size by storing float32 weights as float16 behind a
 Cast (ONNX Runtime folds the casts when it loads the file, so it still computes in float32).
 ``export_model_files`` writes every ONNX file a model ships: a coarse-to-fine network (DSLPT) gets
@@ -17,11 +17,10 @@ import torch
 from torch import nn
 
 from ..registry.card import sha256_of
-from .runtime import OUTPUT_NAMES
 
 
 class MultitaskExport(nn.Module):
-    """Wraps a network's ``forward_multitask`` as a tuple of its outputs in ``OUTPUT_NAMES`` order."""
+    """Wraps a network's ``forward_multitask`` as a tuple of the outputs ``names``."""
 
     def __init__(self, network: nn.Module, names: list[str]) -> None:
         super().__init__()
@@ -34,12 +33,8 @@ class MultitaskExport(nn.Module):
 
 
 def output_names(network: nn.Module, size: int) -> list[str]:
-    """The outputs a network produces (``landmarks`` first)."""
-    if not hasattr(network, "forward_multitask"):
-        return ["landmarks"]
-    with torch.inference_mode():
-        keys = network.forward_multitask(torch.zeros(1, 3, size, size)).keys()
-    return [name for name in OUTPUT_NAMES if name in keys]
+    """The outputs a network declares (``landmarks`` first); ``size`` is kept for old callers."""
+    return list(network.capabilities.outputs)
 
 
 def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17) -> list[str]:
@@ -91,7 +86,7 @@ def export_model_files(network: nn.Module, size: int, folder: str | Path, name: 
     from ..registry import onnx_weights_key
 
     folder = Path(folder)
-    trained = getattr(getattr(network, "config", None), "coarse_to_fine_stages", None)
+    trained = network.capabilities.stages
     counts = [None] + (list(range(1, trained)) if trained else [])
     entries = {}
     try:

@@ -19,15 +19,11 @@ from typing import Union
 
 import cv2
 import numpy as np
+from PIL import Image as _PILImage
 
 from .files import check_input_file
 
-try:  # PIL is optional at runtime, but accepted when present
-    from PIL import Image as _PILImage
-except ImportError:  # pragma: no cover
-    _PILImage = None
-
-ImageInput = Union[str, Path, np.ndarray, "PILImage"]
+ImageInput = Union[str, Path, np.ndarray, _PILImage.Image]
 
 
 class ImageError(ValueError):
@@ -123,11 +119,9 @@ def check_png_chunks(data: np.ndarray, source: str) -> None:
 def read_header(path: str | Path) -> tuple[tuple[int, int] | None, int]:
     """``((width, height), orientation)`` from an image file's header without decoding its pixels.
 
-    The size is ``None`` when Pillow cannot read the header (not installed, unknown or corrupt
-    format); the EXIF orientation is 1 (upright) when absent or unreadable. ``ImageError`` when
+    The size is ``None`` when Pillow cannot read the header (unknown or corrupt format); the EXIF
+    orientation is 1 (upright) when absent or unreadable. ``ImageError`` when
     Pillow itself refuses the header as a decompression bomb."""
-    if _PILImage is None:
-        return None, 1
     try:
         with warnings.catch_warnings():  # Pillow warns above 89 M pixels (our own limit speaks)
             warnings.simplefilter("ignore")  # and about broken EXIF or tags (OpenCV decodes)
@@ -232,7 +226,7 @@ def as_rgb(image: ImageInput, color_order: str = "RGB") -> np.ndarray:
     ``color_order="BGR"`` (OpenCV's ``cv2.imread`` and video frames give BGR)."""
     if isinstance(image, (str, Path)):
         return load_image(image)
-    if _PILImage is not None and isinstance(image, _PILImage.Image):
+    if isinstance(image, _PILImage.Image):
         mode = image.mode
         check_pixel_count(image.width, image.height, "PIL image")  # before a lazy image decodes
         try:

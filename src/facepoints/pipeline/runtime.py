@@ -1,8 +1,9 @@
 """Runtimes that execute a landmark network on a batch of crops: PyTorch or ONNX Runtime.
 
 Both return a ``NetworkOutput``: landmarks, plus head pose and face probability when the
-network has those branches (ATPN's ``forward_multitask``) and per-point spread when it estimates
-one (DSLPT); ONNX outputs are named ``landmarks``, ``pose``, ``face_prob``, ``sigma``.
+network has those branches and per-point spread when it estimates one, as its declared
+``capabilities`` say (``models.capabilities``); ONNX outputs are named ``landmarks``, ``pose``,
+``face_prob``, ``sigma``.
 PyTorch is imported only when a PyTorch runtime is made (it is the optional ``[train]`` extra).
 """
 from __future__ import annotations
@@ -13,15 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..models.capabilities import OUTPUT_NAMES  # noqa: F401 - ONNX output names, re-exported
 from ..torch_required import require_torch
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-
-#: ONNX output names, in export order
-OUTPUT_NAMES = ("landmarks", "pose", "face_prob", "sigma")
 
 
 @dataclass
@@ -50,8 +49,8 @@ class NetworkOutput:
 
 
 class TorchRuntime:
-    """Runs an ``nn.Module`` on (B, 3, S, S) float RGB 0-255: its ``forward_multitask`` when it has
-    one, else ``forward`` (landmarks only)."""
+    """Runs a network on (B, 3, S, S) float RGB 0-255: its ``forward_multitask`` when it declares
+    outputs besides the landmarks (``capabilities.multitask``), else ``forward``."""
 
     name = "torch"
 
@@ -67,7 +66,7 @@ class TorchRuntime:
 
         with torch.inference_mode():
             x = _as_tensor(crops)
-            if hasattr(self.module, "forward_multitask"):
+            if self.module.capabilities.multitask:
                 return NetworkOutput.from_named({k: v.numpy() for k, v in self.module.forward_multitask(x).items()})
             return NetworkOutput(self.module(x).numpy())
 
@@ -79,8 +78,8 @@ class PromptedTorchRuntime(TorchRuntime):
     name = "torch+points"
 
     def __init__(self, module: nn.Module, points: np.ndarray, threads: int | None = None) -> None:
-        if not hasattr(module, "forward_points"):
-            raise ValueError(f"{type(module).__name__} cannot be prompted with plane points (no forward_points)")
+        if not module.capabilities.takes_points:
+            raise ValueError(f"{type(module).__name__} cannot be prompted with plane points")
         super().__init__(module, threads)
         import torch
 

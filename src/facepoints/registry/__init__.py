@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "weights_path",
            "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "ARCHITECTURE_NAMES", "build_network",
-           "load_network", "sha256_of", "trained_stages", "onnx_weights_key"]
+           "load_network", "sha256_of", "trained_stages", "onnx_weights_key", "Checkpoint", "CheckpointError",
+           "load_trained", "register_checkpoint"]
 
 DEFAULT_MODEL = "atpn_lite0_68"
 _CARDS = "facepoints.registry.cards"
@@ -32,11 +33,19 @@ _WEIGHTS = "facepoints.registry.weights"
 _USER_MODELS: dict[str, tuple[ModelCard, Path]] = {}
 
 
-def __getattr__(name: str):  # ARCHITECTURES imports the networks (PyTorch): only on first access
+_LAZY = {"Checkpoint": "checkpoint", "CheckpointError": "checkpoint", "load_trained": "trained",
+         "register_checkpoint": "trained"}
+
+
+def __getattr__(name: str):  # these import PyTorch: only on first access
     if name == "ARCHITECTURES":
         from .architectures import ARCHITECTURES
 
         return ARCHITECTURES
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

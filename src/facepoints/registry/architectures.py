@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping
 
+from ..models.capabilities import DECLARED, capabilities
 from ..torch_required import require_torch
 
 if TYPE_CHECKING:
     import torch
     from torch import nn
 
-#: the architectures a card may name
-ARCHITECTURE_NAMES = ("atpn", "dslpt", "tufa")
+#: the architectures a card may name: those with declared capabilities (``models.capabilities``)
+ARCHITECTURE_NAMES = tuple(DECLARED)
 
 
 def _architectures() -> dict[str, tuple[type, type]]:
@@ -43,16 +44,10 @@ def build_network(architecture: str, config: dict) -> nn.Module:
 
 
 def trained_stages(architecture: str, config: dict) -> int | None:
-    """How many coarse-to-fine stages a model of this config runs by default (DSLPT: its
-    stages; TUFA with local refinement: 1 + its refinement stages); ``None``: not coarse-to-fine.
-    Read from the config dict without PyTorch; it agrees with the config classes'
-    ``coarse_to_fine_stages`` (tested)."""
-    if architecture == "dslpt":
-        return int(config.get("stages", 3))
-    if architecture == "tufa":
-        refine = int(config.get("refine_stages", 0))
-        return 1 + refine if refine else None
-    return None
+    """How many coarse-to-fine stages a model of this config runs by default (its declared
+    ``capabilities(architecture, config).stages``); ``None``: not coarse-to-fine. No PyTorch needed;
+    it agrees with the config classes' ``coarse_to_fine_stages`` (tested)."""
+    return capabilities(architecture, config).stages
 
 
 def load_network(architecture: str, config: dict, state: Mapping[str, torch.Tensor]) -> nn.Module:

@@ -2,8 +2,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..pipeline.crop import CropSpec
+
+if TYPE_CHECKING:
+    from .checkpoint import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -11,14 +17,15 @@ class ModelCard:
     """A registry entry, stored as ``registry/cards/<name>.json``.
 
     ``weights`` maps a runtime (``torch``, ``onnx``) to ``{"file": ..., "sha256": ...}`` with
-    files under ``registry/weights``; ``crop`` holds the pipeline's ``CropSpec`` fields.
+    files under ``registry/weights``; ``crop`` is the pipeline's ``CropSpec`` (a ``{"size", "margin"}``
+    mapping in the JSON file; a mapping given here becomes one).
     """
 
     name: str
     architecture: str
     config: dict
     scheme: str
-    crop: dict
+    crop: CropSpec
     weights: dict
     summary: str = ""
     training: dict = field(default_factory=dict)
@@ -26,13 +33,26 @@ class ModelCard:
     speed: dict = field(default_factory=dict)
     licence: str = ""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.crop, CropSpec):
+            object.__setattr__(self, "crop", CropSpec(**self.crop))
+
     @classmethod
     def from_json(cls, data: dict) -> "ModelCard":
         known = cls.__dataclass_fields__
         return cls(**{k: v for k, v in data.items() if k in known})
 
+    @classmethod
+    def from_checkpoint(cls, checkpoint: "Checkpoint", name: str, weights: dict, **fields) -> "ModelCard":
+        """The card of a model made from a training ``checkpoint``: its architecture, network config,
+        scheme and crop come from the checkpoint; ``weights`` and the other ``fields`` (summary,
+        training, metrics, speed, licence) from the caller. The one place a card is built from a run."""
+        return cls(name=name, architecture=checkpoint.architecture, config=checkpoint.model_config,
+                   scheme=checkpoint.scheme, crop=checkpoint.crop, weights=weights, **fields)
+
     def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {**data, "crop": asdict(self.crop)}
 
 
 def sha256_of(path: str | Path) -> str:

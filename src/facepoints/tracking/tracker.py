@@ -156,7 +156,7 @@ class FaceTracker:
         detect = self._detection_due(index)
         if detect:
             self._last_detection = index
-            self._assign(rgb, self.landmarker.detect_faces(rgb))
+            self._assign(rgb, self.landmarker._detect_faces(rgb))
         self._drop_duplicates()
         self._frames += 1
         faces = []

@@ -3,7 +3,7 @@
 Writes into ``cfg.run_dir``: ``<stage>_last.pt`` after every epoch (a rerun resumes there),
 ``<stage>_best.pt`` (best validation epoch: highest AP / lowest pose MAE), ``log.jsonl``, and
 ``best.pt``, the combined checkpoint (landmark weights + both best branches) that
-``tools/package_model.py`` ships.
+``facepoints package`` ships.
 """
 from __future__ import annotations
 
@@ -22,10 +22,11 @@ from ..metrics import average_precision, pose_summary
 from ..models import ATPN, ATPNConfig
 from ..pipeline.crop import CropSpec
 from ..registry import create_model, get_card, sha256_of
+from ..registry.checkpoint import (CheckpointError, architecture_of, checkpoint_network, load_checkpoint,
+                                   save_atomic, training_checkpoint)
 from ..schemes import get_scheme
 from .branch_config import BranchConfig
 from .branch_data import FeatureExtractor, build_cached, cache_key, pose_samples, tracking_samples
-from .checkpoint import CheckpointError, checkpoint_network, load_checkpoint, save_atomic, training_checkpoint
 from .losses import face_confidence_loss, pose_loss
 from .pose_labels import describe_labels, mean_face_3d
 from .trainer import lr_at
@@ -33,13 +34,13 @@ from .trainer import lr_at
 STAGES = ("tracking", "pose")     # thesis order: stage 2 tracking, stage 3 pose
 
 
-def load_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
+def load_landmark_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
     """(landmark model, its training config, its card's training record or None, weights sha256)
     for a registry name or a ``facepoints train`` checkpoint."""
     if Path(base).suffix == ".pt" and Path(base).is_file():
         state = training_checkpoint(base)
         cfg = state["config"]
-        if cfg.get("architecture", "atpn") != "atpn":
+        if architecture_of(cfg) != "atpn":
             raise CheckpointError(f"{base}: branches train on an ATPN landmark model, not {cfg['architecture']}")
         landmarks = {k: v for k, v in state["model"].items() if not _is_branch(k)}
         _, model = checkpoint_network({"config": {"model": {**cfg["model"], "pose": False, "tracking": False}},
@@ -94,7 +95,7 @@ class BranchTrainer:
         self.dir = cfg.run_dir  # created once the base model and data lists are read
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
-        base, self.base_cfg, self.base_record, self.base_sha = load_base(cfg.base)
+        base, self.base_cfg, self.base_record, self.base_sha = load_landmark_base(cfg.base)
         self.model = multitask_from(base)
         self.spec = CropSpec(self.base_cfg["model"]["input_size"], self.base_cfg["crop_margin"])
         self.scheme = get_scheme(self.base_cfg["scheme"])

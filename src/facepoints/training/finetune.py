@@ -14,8 +14,8 @@ ceil(max(N, epoch_samples) / batch_size): with few faces each is repeated (fresh
 per repeat, ``RepeatedFaces``), so N=1 fills a batch. ``from_scratch`` trains the same
 architecture without the pretrained weights (the baseline of the few-shot protocol).
 
-The checkpoint's config is a ``TrainConfig`` (``register_checkpoint`` and
-``tools/package_model.py`` rebuild the model from it); a custom scheme's definition travels in
+The checkpoint's config is a ``TrainConfig`` (``facepoints.registry.load_trained`` and
+``facepoints package`` rebuild the model from it); a custom scheme's definition travels in
 the checkpoint (``scheme_definition``) and the fine-tuning record in ``finetune``.
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ from ..schemes import LandmarkScheme, register_scheme
 from ..schemes.mean_shape import mean_shape_from_landmarks
 from .config import TrainConfig
 from .config_checks import check_values
-from .finetune_setup import BaseTUFA, draw_faces, epoch_steps, load_base, read_faces, resolve_scheme
+from .finetune_setup import BaseTUFA, draw_faces, epoch_steps, load_tufa_base, read_faces, resolve_scheme
 from .trainer import Trainer
 
 
@@ -144,7 +144,7 @@ class FinetuneTrainer(Trainer):
 def prepare(cfg: FinetuneConfig) -> tuple[TrainConfig, FinetunePlan]:
     """Read and draw the faces, load the base, resolve the scheme (a custom one is registered
     for this process) and build the ``TrainConfig`` of the run."""
-    base = load_base(cfg.base)
+    base = load_tufa_base(cfg.base)
     data = Path(cfg.data).resolve()
     label = cfg.like or cfg.scheme
     train = draw_faces(read_faces(data, label), cfg.limit, cfg.draw_seed)

@@ -14,9 +14,9 @@ from ..datasets.image_list import read_image_list
 from ..datasets.records import FaceRecord
 from ..models import TUFA
 from ..registry import create_model, get_card
+from ..registry.checkpoint import CheckpointError, architecture_of, checkpoint_network, training_checkpoint
 from ..schemes import LandmarkScheme, get_scheme, list_schemes
 from ..schemes.custom import custom_scheme
-from .checkpoint import CheckpointError, checkpoint_network, training_checkpoint
 
 
 @dataclass
@@ -30,13 +30,13 @@ class BaseTUFA:
     checkpoint: str | None
 
 
-def load_base(ref: str | Path) -> BaseTUFA:
+def load_tufa_base(ref: str | Path) -> BaseTUFA:
     """A TUFA from a training checkpoint file, else from the registry by name."""
     path = Path(ref)
     if path.is_file():
         state = training_checkpoint(path)
         cfg = state["config"]
-        _check_tufa(cfg.get("architecture", "atpn"), str(path))
+        _check_tufa(architecture_of(cfg), str(path))
         _, model = checkpoint_network(state, path)
         try:
             augment = AugmentConfig(**cfg["augment"]) if "augment" in cfg else AugmentConfig()
@@ -48,7 +48,7 @@ def load_base(ref: str | Path) -> BaseTUFA:
     except KeyError:
         raise FileNotFoundError(f"{ref}: neither a checkpoint file nor a registered model") from None
     _check_tufa(card.architecture, card.name)
-    return BaseTUFA(create_model(card.name), float(card.crop["margin"]), AugmentConfig(), None)
+    return BaseTUFA(create_model(card.name), float(card.crop.margin), AugmentConfig(), None)
 
 
 def _check_tufa(architecture: str, what: str) -> None:
