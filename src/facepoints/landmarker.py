@@ -8,12 +8,14 @@ import cv2
 import numpy as np
 
 from .detectors import Detection, FaceDetector, create_detector, default_detector
+from .detectors.rotated import detection_roll, search_rotated_copies
 from .geometry import box_from_points, validate_boxes
 from .models import UNIT_SPREAD_VARIANCE
 from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.crop import CropSpec
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
+from .pipeline.rotation import aligned_box, landmark_roll, upright_box, upright_side
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, trained_stages, weights_path
@@ -21,8 +23,6 @@ from .results import Face
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
 
-#: longer image side above which face detection runs on a downscaled copy
-DETECT_MAX_SIDE = 1600
 #: most face crops sent to the network at once; more boxes run in chunks of this size, which
 #: bounds memory (ONNX Runtime keeps its buffers at the largest batch it has seen)
 MAX_BATCH = 16
@@ -66,7 +66,10 @@ class Landmarker:
     def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
                  backend: str = "auto", threads: int | None = None, refine: int = 1,
                  flip_test: bool = False, min_confidence: float = 0.5, stages: int | None = None,
-                 points: Sequence | np.ndarray | None = None) -> None:
+                 points: Sequence | np.ndarray | None = None, min_face_size: float | None = None,
+                 search_rotated: bool = False) -> None:
+        if min_face_size is not None and not min_face_size > 0:
+            raise ValueError(f"min_face_size must be positive, got {min_face_size!r}")
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
         self.spec = CropSpec(**self.card.crop)
@@ -84,6 +87,8 @@ class Landmarker:
         self._calibration: BoxCalibration | None = None
         self.refine = int(refine)
         self.min_confidence = float(min_confidence)
+        self.min_face_size = min_face_size
+        self.search_rotated = bool(search_rotated)
 
     def _check_stages(self, stages: int | None) -> int | None:
         """``stages`` if the model is coarse-to-fine and it is in range; ``None`` means the default."""
@@ -151,30 +156,43 @@ class Landmarker:
                     arg = self._detector_arg
                     if arg is None:
                         raise ValueError("this Landmarker has no face detector: pass boxes=")
-                    detector = (default_detector() if arg == "default" else create_detector(arg)) \
+                    options = {} if self.min_face_size is None else {"min_face_size": self.min_face_size}
+                    detector = (default_detector(**options) if arg == "default" else create_detector(arg, **options)) \
                         if isinstance(arg, str) else arg
                     self._calibration = load_calibration(detector.name)
                     self._detector = detector  # last: another thread then sees both
         return self._detector
 
     def detect_faces(self, image: np.ndarray) -> list[Detection]:
-        """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input).
+        """Detector boxes mapped to the tight-landmark-box convention (RGB uint8 input), with the
+        detector's keypoints. The whole image is searched at full resolution; the detector's
+        ``min_face_size`` (this Landmarker's, for detectors it creates by name) sets how small a
+        face is looked for, and so the time. A face turned in-plane (roll from the detector's
+        eye keypoints) is calibrated along its own axes and reported by the image-axis box
+        around it. With ``search_rotated``, copies turned by 90, 180 and 270 degrees are
+        searched too (about 4x the detector time) and the detections merged."""
+        detector = self.detector
+        detections = (search_rotated_copies(detector, image) if self.search_rotated
+                      else detector.detect(image))
+        return [self._calibrated(d) for d in detections]
 
-        Images whose longer side exceeds ``DETECT_MAX_SIDE`` are searched at that size (faces
-        in such photos are large; the landmarks still come from full-resolution crops)."""
-        h, w = image.shape[:2]
-        factor = min(1.0, DETECT_MAX_SIDE / max(h, w))
-        size = (max(1, round(w * factor)), max(1, round(h * factor)))
-        small = image if factor == 1.0 else cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        detections = self.detector.detect(small)
-        if not detections:
-            return []
-        boxes = np.stack([d.box for d in detections])
-        if factor != 1.0:  # continuous coordinates: scale about the image corner (-0.5, -0.5)
-            scale = np.array([w / size[0], h / size[1]] * 2, np.float32)
-            boxes = (boxes + 0.5) * scale - 0.5
-        boxes = self._calibration.apply(boxes)
-        return [Detection(b, d.score) for b, d in zip(boxes, detections)]
+    def _calibrated(self, detection: Detection) -> Detection:
+        """One detection's box in the tight-landmark convention, applied in the face's own frame."""
+        roll = detection_roll(detection)
+        b = detection.box.astype(np.float64)
+        w, h = b[2] - b[0], b[3] - b[1]
+        if round(roll / 90.0) % 2:  # a face lying on its side: its own width is the box's height
+            w, h = h, w
+        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        cal = self._calibration.apply(np.array([cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2]))[0]
+        if roll == 0.0:
+            return Detection(cal, detection.score, detection.keypoints)
+        dx, dy = (cal[0] + cal[2]) / 2 - cx, (cal[1] + cal[3]) / 2 - cy
+        c, s = np.cos(np.deg2rad(roll)), np.sin(np.deg2rad(roll))
+        ux, uy = cx + c * dx - s * dy, cy + s * dx + c * dy
+        half = np.array([cal[2] - cal[0], cal[3] - cal[1]]) / 2
+        box = aligned_box(np.concatenate([[ux, uy] - half, [ux, uy] + half]), roll)
+        return Detection(box, detection.score, detection.keypoints)
 
     def __call__(self, image: ImageInput, boxes: Sequence | np.ndarray | None = None,
                  color_order: str = "RGB") -> list[Face]:
@@ -183,13 +201,16 @@ class Landmarker:
         ``facepoints.pipeline.images.ImageError``; files over ``images.MAX_PIXELS`` are refused
         from their header."""
         rgb = as_rgb(image, color_order)
+        rolls = None
         if boxes is not None:
             box_arr, scores, source = validate_boxes(boxes), None, "given"
         else:
             dets = self.detect_faces(rgb)
             box_arr = np.stack([d.box for d in dets]) if dets else np.zeros((0, 4), np.float32)
             scores, source = [d.score for d in dets], self.detector.name
-        faces = self.landmarks_for_boxes(rgb, box_arr, scores, source, refine=self.refine if boxes is None else 0)
+            rolls = [detection_roll(d) for d in dets]
+        faces = self.landmarks_for_boxes(rgb, box_arr, scores, source, refine=self.refine if boxes is None else 0,
+                                         rolls=rolls)
         if boxes is None:  # detector false positives: the model's own face check has the last word
             faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence]
         return faces
@@ -200,12 +221,14 @@ class Landmarker:
         spreads when the model has them (else ``None``)."""
         return self._run(rgb, boxes, self.runtime)
 
-    def _run(self, rgb: np.ndarray, boxes: np.ndarray, runtime) -> DecodedOutput:
-        """Network output for (K, 4) boxes, in chunks of at most ``MAX_BATCH`` crops."""
+    def _run(self, rgb: np.ndarray, boxes: np.ndarray, runtime, angles: np.ndarray | None = None) -> DecodedOutput:
+        """Network output for (K, 4) boxes (upright boxes turned by ``angles`` degrees when given),
+        in chunks of at most ``MAX_BATCH`` crops."""
         parts = []
         for start in range(0, max(len(boxes), 1), MAX_BATCH):
-            crops, matrices = crops_for_boxes(rgb, boxes[start:start + MAX_BATCH], self.spec)
-            parts.append(decode_output(runtime(crops), matrices, self.spec))
+            chunk = None if angles is None else angles[start:start + MAX_BATCH]
+            crops, matrices = crops_for_boxes(rgb, boxes[start:start + MAX_BATCH], self.spec, chunk)
+            parts.append(decode_output(runtime(crops), matrices, self.spec, chunk))
         return parts[0] if len(parts) == 1 else concat_outputs(parts)
 
     def locate(self, rgb: np.ndarray, boxes: np.ndarray) -> np.ndarray:
@@ -213,17 +236,29 @@ class Landmarker:
         return self.predict(rgb, boxes).landmarks
 
     def landmarks_for_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: Sequence[float] | None = None,
-                            source: str = "given", refine: int = 0) -> list[Face]:
+                            source: str = "given", refine: int = 0,
+                            rolls: Sequence[float] | None = None) -> list[Face]:
         """Faces for boxes in an RGB uint8 image; with ``refine`` > 0 each crop is re-centred that
         many times on the tight box of the previous prediction (the reported box stays the input).
-        Pose, confidence and sigma, when the model has them, come from the last (most centred) crop."""
+        Pose, confidence and sigma, when the model has them, come from the last (most centred) crop.
+
+        ``rolls`` (degrees, :mod:`facepoints.pipeline.rotation`) turn each face's crop upright;
+        each re-centring then also takes the roll of the previous prediction's eyes (the model's
+        own check of the detector's estimate), see :func:`facepoints.pipeline.rotation.upright_box`."""
         if len(boxes) == 0:
             return []
-        crop_boxes = boxes
+        crop_boxes, angles = boxes, None
+        if rolls is not None:
+            angles = np.asarray(rolls, np.float64).reshape(len(boxes))
+            crop_boxes = np.stack([upright_side(b, a) for b, a in zip(boxes, angles)])
         for _ in range(refine):
-            framing = self._run(rgb, crop_boxes, self._box_runtime).landmarks
-            crop_boxes = np.stack([box_from_points(p) for p in framing])
-        out = self.predict(rgb, crop_boxes)
+            framing = self._run(rgb, crop_boxes, self._box_runtime, angles).landmarks
+            if angles is None:
+                crop_boxes = np.stack([box_from_points(p) for p in framing])
+            else:
+                angles = np.asarray(landmark_roll(framing, self.scheme), np.float64).reshape(len(boxes))
+                crop_boxes = np.stack([upright_box(p, a) for p, a in zip(framing, angles)])
+        out = self._run(rgb, crop_boxes, self.runtime, angles)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose
