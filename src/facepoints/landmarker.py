@@ -48,7 +48,13 @@ class Landmarker:
     PyTorch), ``"onnx"`` or ``"torch"``. ``flip_test=True`` also runs each crop's mirror image
     and averages (slightly more accurate, about 1.5x the network time). With models that have a
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
-    dropped as false positives (explicit ``boxes`` are always kept). Models with ATPN's pose and tracking branches also fill
+    dropped as false positives, unless the detector scores them at least its ``certain_score``
+    (BlazeFace: 0.65; the face check rejects most faces behind masks) (explicit ``boxes`` are
+    always kept). ``min_face_size`` (pixels) is passed to a detector created by name: smaller
+    faces are not searched for (the whole image is searched; smaller is slower).
+    ``search_rotated`` also searches copies turned by 90/180/270 degrees (4x the detector time);
+    without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``), which
+    covers +-90 degrees but not upside-down faces. Models with ATPN's pose and tracking branches also fill
     ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
     crop); ``predict`` gives the same per box without building ``Face`` objects. Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
@@ -216,8 +222,10 @@ class Landmarker:
             rolls = [detection_roll(d) for d in dets]
         faces = self.landmarks_for_boxes(rgb, box_arr, scores, source, refine=self.refine if boxes is None else 0,
                                          rolls=rolls)
-        if boxes is None:  # detector false positives: the model's own face check has the last word
-            faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence]
+        if boxes is None:  # detector false positives: the model's own face check, unless the detector is sure
+            sure = getattr(self.detector, "certain_score", None)
+            faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence
+                     or (sure is not None and f.score >= sure)]
         return faces
 
     def predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 
 import cv2
 
-from . import (benchmark, cost, detect, evaluate, evaluate_branches, evaluate_occlusion, finetune, models, plane,
+from . import (benchmark, cost, detect, evaluate, evaluate_branches, evaluate_detection, evaluate_occlusion, finetune,
+               models, plane,
                stability, track, train, train_branches)
 from ..torch_required import explain_missing
 from .common import one_line
@@ -19,6 +20,7 @@ COMMANDS = {
     "detect": detect, "track": track, "models": models, "plane": plane,
     "train": train, "train-branches": train_branches, "finetune": finetune,
     "evaluate": evaluate, "evaluate-branches": evaluate_branches, "evaluate-occlusion": evaluate_occlusion,
+    "evaluate-detection": evaluate_detection,
     "stability": stability, "benchmark": benchmark, "cost": cost,
 }
 
