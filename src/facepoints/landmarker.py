@@ -4,7 +4,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 
 from .detectors import Detection, FaceDetector, create_detector, default_detector
