@@ -285,18 +285,30 @@ class Landmarker:
 
     def _second_roll_check(self, rgb: np.ndarray, boxes: np.ndarray, crop_boxes: np.ndarray, angles: np.ndarray,
                            first: DecodedOutput) -> tuple[np.ndarray, np.ndarray, DecodedOutput]:
-        """Faces whose roll is doubtful (beyond ``DOUBTFUL_ROLL`` degrees, where the detector's eye
-        keypoints go wrong, or whose upright crop the model doubts: face confidence below
-        ``min_confidence``) get a second look by the detector at their surroundings turned by
-        0, 90, -90 and 180 degrees (:func:`facepoints.detectors.rotated.upright_roll`)."""
-        doubtful = (np.abs(angles) > DOUBTFUL_ROLL) | (first.confidence < self.min_confidence)
-        if not doubtful.any():
+        """A second look by the detector at faces whose roll is doubtful: their surroundings turned by
+        0, 90, -90 and 180 degrees (:func:`facepoints.detectors.rotated.upright_roll`). Faces beyond
+        ``DOUBTFUL_ROLL`` (where the detector's eye keypoints go wrong) take the best turn; faces
+        whose upright crop the model doubts (face confidence below ``min_confidence``: a face near 90
+        degrees read as upright, or a face behind a mask) take it only if the model is then
+        confident (masked faces look more like faces to the detector upside down)."""
+        by_roll = np.abs(angles) > DOUBTFUL_ROLL
+        doubtful = np.flatnonzero(by_roll | (first.confidence < self.min_confidence))
+        if not len(doubtful):
             return crop_boxes, angles, first
+        tried = angles.copy()
+        for i in doubtful:
+            tried[i] = upright_roll(self.detector, rgb, boxes[i], float(angles[i]))[0]
+        tried_boxes = np.stack([upright_side(b, a) for b, a in zip(boxes, tried)])
+        second = self._run(rgb, tried_boxes[doubtful], self._box_runtime, tried[doubtful])
+        take = by_roll[doubtful] | ((second.confidence >= self.min_confidence)
+                                    & (second.confidence > first.confidence[doubtful]))
         angles, crop_boxes = angles.copy(), crop_boxes.copy()
-        for i in np.flatnonzero(doubtful):
-            angles[i] = upright_roll(self.detector, rgb, boxes[i], float(angles[i]))[0]
-            crop_boxes[i] = upright_side(boxes[i], angles[i])
-        return crop_boxes, angles, self._run(rgb, crop_boxes, self._box_runtime, angles)
+        landmarks, confidence = first.landmarks.copy(), first.confidence.copy()
+        for row, i in enumerate(doubtful):
+            if take[row]:
+                angles[i], crop_boxes[i] = tried[i], tried_boxes[i]
+                landmarks[i], confidence[i] = second.landmarks[row], second.confidence[row]
+        return crop_boxes, angles, DecodedOutput(landmarks, confidence=confidence)
 
     def __repr__(self) -> str:
         return f"Landmarker(model={self.card.name!r}, runtime={self.runtime.name!r})"
