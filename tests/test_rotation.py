@@ -140,3 +140,25 @@ def test_real_faces_turned_by_90_degrees_keep_their_accuracy(landmarker):
         found = np.isfinite(errors[k]) & (np.asarray(errors[k]) < 0.5)
         assert found.mean() >= 0.95, (k, errors[k])
         assert np.mean(np.asarray(errors[k])[found]) <= 1.15 * upright, (k, errors[k], upright)
+
+
+def test_detect_cli_finds_an_upside_down_face_with_search_rotated(tmp_path, astronaut):
+    """Real subprocess call: `facepoints detect --search-rotated` on the astronaut upside down."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    import cv2
+
+    image = tmp_path / "upside_down.png"
+    assert cv2.imwrite(str(image), cv2.cvtColor(_turned(astronaut, 2), cv2.COLOR_RGB2BGR))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    run = subprocess.run([sys.executable, "-m", "facepoints.cli.main", "detect", str(image), "--out",
+                          str(tmp_path / "out"), "--no-overlay", "--search-rotated", "--min-face-size", "40",
+                          "--threads", "1"], capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    faces = json.loads((tmp_path / "out" / "upside_down.json").read_text())["faces"]
+    assert len(faces) == 1
+    points = np.asarray(faces[0]["landmarks"])
+    assert points[8, 1] < points[27, 1]  # the chin is above the nose bridge: read upside down
