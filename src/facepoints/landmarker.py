@@ -27,8 +27,8 @@ from .schemes import LandmarkScheme, as_plane_points, get_scheme
 MAX_BATCH = 16
 #: roll (degrees) beyond which a detector's estimate gets a second look: BlazeFace's eye
 #: keypoints are within ~2 degrees up to 60 degrees of roll but unreliable near 90 (median error
-#: 18 degrees, some read upside down); on 300W common turned by +-90 degrees, 45 here gave NME
-#: 1.24x upright, 20 (like checking every face) 1.07x, at no cost on upright faces
+#: 18 degrees, some read upside down); on every third 300W common face turned by +-90 degrees,
+#: 45 here gave NME 1.24x upright, 20 (like checking every face) 1.07x, at no cost upright
 DOUBTFUL_ROLL = 20.0
 
 
