@@ -14,7 +14,7 @@ from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.crop import CropSpec
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
-from .pipeline.rotation import aligned_box, landmark_roll, upright_box, upright_side
+from .pipeline.rotation import aligned_box, angle_difference, landmark_roll, upright_box, upright_side
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, trained_stages, weights_path
@@ -300,8 +300,9 @@ class Landmarker:
             tried[i] = upright_roll(self.detector, rgb, boxes[i], float(angles[i]))[0]
         tried_boxes = np.stack([upright_side(b, a) for b, a in zip(boxes, tried)])
         second = self._run(rgb, tried_boxes[doubtful], self._box_runtime, tried[doubtful])
-        take = by_roll[doubtful] | ((second.confidence >= self.min_confidence)
-                                    & (second.confidence > first.confidence[doubtful]))
+        sideways = np.abs(np.abs(angle_difference(tried[doubtful], angles[doubtful])) - 90.0) < 45.0
+        take = by_roll[doubtful] | sideways | ((second.confidence >= self.min_confidence)
+                                               & (second.confidence > first.confidence[doubtful]))
         angles, crop_boxes = angles.copy(), crop_boxes.copy()
         landmarks, confidence = first.landmarks.copy(), first.confidence.copy()
         for row, i in enumerate(doubtful):
