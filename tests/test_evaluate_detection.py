@@ -91,3 +91,11 @@ def test_face_free_images_are_reproducible():
     pytest.importorskip("skimage")
     a, b = face_free_images(30), face_free_images(30)
     assert len(a) == 30 and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_help_formats():
+    """Regression: a '%' in the command's help text broke `facepoints --help`."""
+    for argv in (["--help"], ["evaluate-detection", "--help"]):
+        run = subprocess.run([sys.executable, "-m", "facepoints.cli.main", *argv], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": SRC}, timeout=120)
+        assert run.returncode == 0 and "evaluate-detection" in run.stdout, run.stderr

@@ -13,7 +13,7 @@ import numpy as np
 
 from .common import add_model_arguments, input_guard
 
-HELP = ("find faces with no boxes given: found %, NME on found faces, FR counting misses, ms per image on the "
+HELP = ("find faces with no boxes given: share found, NME on found faces, FR counting misses, ms per image on the "
         "list, its occluded copy, rotated copies and composite large photos; false detections on face-free images")
 
 CONDITIONS = ("list", "occluded", "rotated", "composite", "face-free")
