@@ -187,8 +187,9 @@ def test_register_a_custom_detector(astronaut):
     assert "centre_box" not in list_detectors()
 
 
-def test_default_detector_is_dlib():
-    assert default_detector().name == "dlib_hog"
+def test_default_detector_is_blazeface():
+    assert default_detector().name == "blazeface"
+    assert default_detector(min_face_size=50).min_face_size == 50
 
 
 def test_entry_point_plugins(tmp_path, monkeypatch, astronaut):

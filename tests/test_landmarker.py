@@ -324,12 +324,10 @@ def test_shipped_weights_verify():
         weights_path(card, "tflite")
 
 
-def test_huge_image_is_detected_on_a_downscaled_copy(landmarker, astronaut):
-    """A 4096 px photo: detection runs at DETECT_MAX_SIDE, landmarks land at full resolution."""
-    from facepoints.landmarker import DETECT_MAX_SIDE
-
+def test_huge_image_is_detected_whole_and_landmarks_scale(landmarker, astronaut):
+    """A 4096 px photo: the detector searches it whole (no hidden downscaling; its
+    min_face_size sets the search), landmarks land at full resolution."""
     big = cv2.resize(astronaut, (4096, 4096), interpolation=cv2.INTER_LINEAR)
-    assert max(big.shape) > DETECT_MAX_SIDE
     small_faces = landmarker(astronaut)
     big_faces = landmarker(big)
     assert small_faces and big_faces
@@ -339,6 +337,13 @@ def test_huge_image_is_detected_on_a_downscaled_copy(landmarker, astronaut):
     expected = (first_small.landmarks + 0.5) * 8 - 0.5
     err = np.linalg.norm(first_big.landmarks - expected, axis=1).mean()
     assert err < 0.05 * (first_big.box[2] - first_big.box[0])
+
+
+def test_min_face_size_reaches_the_detector_and_is_checked():
+    lm = Landmarker(min_face_size=40, threads=1)
+    assert lm.detector.min_face_size == 40
+    with pytest.raises(ValueError, match="min_face_size must be positive"):
+        Landmarker(min_face_size=0)
 
 
 def test_flip_test_is_exactly_mirror_equivariant(astronaut, astronaut_face_box):
@@ -358,7 +363,8 @@ def test_flip_test_is_exactly_mirror_equivariant(astronaut, astronaut_face_box):
 def test_detector_false_positives_are_dropped_by_the_face_confidence(astronaut):
     """Regression: dlib also 'finds' the round mission patch on the suit (detector score ~0.1);
     the shipped model's face-confidence branch rejects it, and explicit boxes are never dropped."""
-    lm = Landmarker()
+    pytest.importorskip("dlib")
+    lm = Landmarker(detector="dlib_hog")
     faces = lm(astronaut)
     assert len(faces) == 1 and faces[0].confidence >= 0.5
     raw = lm._detect_faces(astronaut)
@@ -366,7 +372,7 @@ def test_detector_false_positives_are_dropped_by_the_face_confidence(astronaut):
     patch = [d.box for d in raw if d.box[1] > 250]
     kept = lm(astronaut, boxes=patch)
     assert len(kept) == 1 and kept[0].confidence < 0.5
-    assert len(Landmarker(min_confidence=0.0)(astronaut)) == 2
+    assert len(Landmarker(detector="dlib_hog", min_confidence=0.0)(astronaut)) == 2
 
 
 def test_face_json_numbers_are_short(astronaut):

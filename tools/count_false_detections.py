@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Count false detections on 200 face-free images, for the detector alone and for the Landmarker.
 
-The images: scikit-image's sample photos without faces (coffee, cat, rocket, stars, tissue,
-textures, text, coins, horse...), six random crops of each at random scales, then uniform
+The images (``facepoints.evaluation.detection_sets.face_free_images``, also used by
+``facepoints evaluate-detection``): scikit-image's sample photos without faces (coffee, cat, rocket,
+stars, tissue, textures, text, coins, horse...), six random crops of each at random scales, then uniform
 noise, blurred noise and flat colours up to 200. The Landmarker drops detections whose crop
 its face-confidence branch scores below ``min_confidence`` (0.5), so its count is the one a
 user sees.
@@ -14,41 +15,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-import cv2
-import numpy as np
-from skimage import data as skd
-
 import facepoints
 from facepoints.detectors import create_detector
-
-PHOTOS = ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "brick", "grass",
-          "gravel", "moon", "page", "text", "coins", "horse", "clock", "checkerboard", "retina",
-          "colorwheel", "logo", "cell")
-
-
-def face_free_images(n: int = 200, seed: int = 0) -> list[np.ndarray]:
-    """``n`` RGB uint8 images without faces (deterministic for a seed)."""
-    rng = np.random.default_rng(seed)
-    images = []
-    for name in PHOTOS:
-        im = getattr(skd, name)()
-        if im.dtype != np.uint8:
-            im = (255 * (im.astype(float) / max(1, im.max()))).astype(np.uint8)
-        im = np.repeat(im[..., None], 3, 2) if im.ndim == 2 else im[..., :3]
-        images.append(np.ascontiguousarray(im))
-        for _ in range(6):
-            h, w = im.shape[:2]
-            s, f = rng.uniform(0.3, 0.8), rng.uniform(0.5, 2.0)
-            ch, cw = int(h * s), int(w * s)
-            y, x = rng.integers(0, h - ch + 1), rng.integers(0, w - cw + 1)
-            images.append(cv2.resize(im[y:y + ch, x:x + cw], (max(16, int(cw * f)), max(16, int(ch * f)))))
-    while len(images) < n:
-        h, w = rng.integers(200, 800, 2)
-        kind = len(images) % 3
-        noise = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-        images.append(noise if kind == 0 else cv2.GaussianBlur(noise, (0, 0), rng.uniform(1, 6)) if kind == 1
-                      else np.full((h, w, 3), rng.integers(0, 256, 3), np.uint8))
-    return [np.ascontiguousarray(im) for im in images[:n]]
+from facepoints.evaluation.detection_sets import face_free_images
 
 
 def main(argv: list[str] | None = None) -> int:

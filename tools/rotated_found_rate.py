@@ -15,25 +15,14 @@ import argparse
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from facepoints.datasets.image_list import read_image_list
 from facepoints.detectors import create_detector
+from facepoints.evaluation.detection_sets import rotate_image as rotate
 from facepoints.pipeline.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def rotate(image: np.ndarray, points: np.ndarray, angle: float) -> tuple[np.ndarray, np.ndarray]:
-    """Image rotated by ``angle`` degrees (counter-clockwise), enlarged to keep it whole; points follow."""
-    h, w = image.shape[:2]
-    m = cv2.getRotationMatrix2D((w / 2 - 0.5, h / 2 - 0.5), angle, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
-    return cv2.warpAffine(image, m, (nw, nh)), points @ m[:, :2].T + m[:, 2]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,6 +37,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
                    help="explicit tight face box in pixels (repeatable); skips the detector")
+    p.add_argument("--min-face-size", type=float, default=None,
+                   help="smallest face side (pixels) to search for: finds small faces in large photos, slower")
+    p.add_argument("--search-rotated", action="store_true",
+                   help="also search copies turned by 90/180/270 degrees (upside-down faces; ~4x detector time)")
     p.add_argument("--no-overlay", action="store_true", help="write JSON only")
     p.add_argument("--stages", type=int, help="coarse-to-fine models (DSLPT): run this many stages "
                    "(fewer: faster, coarser; default: all)")
@@ -111,7 +115,8 @@ def run(args: argparse.Namespace) -> int:
     boxes = [parse_box(b) for b in args.box] if args.box else None
     names, points = read_points_file(args.points) if args.points else (None, None)
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,
-                    stages=args.stages, points=points)
+                    stages=args.stages, points=points, min_face_size=args.min_face_size,
+                    search_rotated=args.search_rotated)
     args.out.mkdir(parents=True, exist_ok=True)
     failed, summary = 0, []
     for stem, source in tqdm(jobs, desc="detecting", unit="image", disable=args.no_progress or len(jobs) < 2):

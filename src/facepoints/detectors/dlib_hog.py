@@ -20,9 +20,9 @@ AUTO_UPSAMPLE_MAX_SIDE = 1000
 def _import_dlib():
     try:
         import dlib  # noqa: PLC0415 - optional heavy backend, imported on first use
-    except ImportError as exc:  # pragma: no cover - dlib-bin is a dependency
+    except ImportError as exc:  # dlib-bin is an optional extra
         raise DetectorUnavailableError(
-            "the 'dlib_hog' detector needs dlib: pip install dlib-bin") from exc
+            "the 'dlib_hog' detector needs dlib: pip install 'facepoints[dlib]'") from exc
     return dlib
 
 

@@ -148,12 +148,14 @@ def create_detector(name: str, **kwargs: Any) -> FaceDetector:
 
 
 def default_detector(**kwargs: Any) -> FaceDetector:
-    """dlib's HOG detector when dlib is importable, else OpenCV's Haar cascade."""
+    """BlazeFace (short range, shipped, ONNX Runtime) when it can run, else OpenCV's Haar cascade.
+
+    dlib's HOG detector (``"dlib_hog"``) is an optional extra: ``pip install facepoints[dlib]``."""
     try:
-        return create_detector("dlib_hog", **kwargs)
-    except DetectorUnavailableError as dlib_error:
+        return create_detector("blazeface", **kwargs)
+    except DetectorUnavailableError as blaze_error:
         try:
             return create_detector("opencv_haar", **kwargs)
         except DetectorUnavailableError as haar_error:
             raise DetectorUnavailableError(
-                f"no face detector available: {dlib_error}; {haar_error}") from haar_error
+                f"no face detector available: {blaze_error}; {haar_error}") from haar_error

@@ -10,6 +10,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ..datasets.records import FaceRecord
+from ..detectors.rotated import detection_roll
 from ..geometry import box_from_points, box_iou
 from ..landmarker import Landmarker
 from ..metrics import MetricSummary, nme_per_face, summarise
@@ -78,7 +79,7 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
     for rec in tqdm(records, desc="evaluating", unit="face", disable=not progress):
         image = load_image(rec.image_path)
         gt_box = box_from_points(rec.landmarks)
-        box = gt_box
+        box, rolls = gt_box, None
         if box_mode == "detector":
             dets = landmarker._detect_faces(image)
             ious = box_iou(np.stack([d.box for d in dets]), gt_box[None])[:, 0] if dets else np.zeros(0)
@@ -88,9 +89,10 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
                 sigmas.append(None)
                 continue
             detected += 1
-            box = dets[int(ious.argmax())].box
+            best = dets[int(ious.argmax())]
+            box, rolls = best.box, [detection_roll(best)]  # turned upright like Landmarker.__call__
         refine = landmarker.refine if box_mode == "detector" else 0
-        face = landmarker.landmarks_for_boxes(image, box[None], refine=refine)[0]
+        face = landmarker.landmarks_for_boxes(image, box[None], refine=refine, rolls=rolls)[0]
         preds.append(_scored(face.landmarks, keep, rec.landmarks.shape))
         targets.append(rec.landmarks)
         sigmas.append(None if face.sigma is None else _scored(face.sigma, keep, rec.landmarks.shape))

@@ -1,0 +1,101 @@
+"""``facepoints evaluate-detection`` and its sets (issue 14, build item 6), on real images and
+real subprocess calls."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from facepoints.datasets.formats.pts import write_pts
+from facepoints.datasets.image_list import read_image_list
+from facepoints.evaluation.detection import score_condition
+from facepoints.evaluation.detection_sets import COMPOSITE_SIZES, composites, face_free_images, rotate_image
+from facepoints.geometry import box_from_points
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+@pytest.fixture(scope="module")
+def astronaut_list(tmp_path_factory, astronaut, astronaut_face_box, landmarker) -> Path:
+    """The astronaut photo annotated with the model's own landmarks, as a one-image list."""
+    root = tmp_path_factory.mktemp("astro")
+    assert cv2.imwrite(str(root / "astronaut.png"), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    write_pts(root / "astronaut.pts", landmarker(astronaut, boxes=[astronaut_face_box])[0].landmarks)
+    (root / "list.txt").write_text("astronaut.png\n")
+    return root / "list.txt"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": SRC}
+    return subprocess.run([sys.executable, "-m", "facepoints.cli.main", "evaluate-detection", *args],
+                          capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_cli_finds_the_face_as_is_and_turned(astronaut_list, tmp_path):
+    out = tmp_path / "report.json"
+    run = _cli(str(astronaut_list), "--sets", "list", "rotated", "face-free", "--angles", "90", "-90",
+               "--face-free", "6", "--threads", "1", "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    sets = {s["name"]: s for s in report["sets"]}
+    assert set(sets) == {"as is", "rotated +90 deg", "rotated -90 deg"}
+    for s in sets.values():
+        assert s["found"] == s["faces"] == 1 and s["nme_found"] < 0.06 and s["fr"] == 0.0
+    assert report["false_detections"] == {"faces": 0, "images_with_any": 0, "images": 6}
+    assert set(report["detector_ms"]) == {"640x480", "4000x3000"}
+    assert "| as is |" in run.stdout
+
+
+def test_cli_bad_input_is_one_line(tmp_path):
+    run = _cli(str(tmp_path / "missing.txt"))
+    assert run.returncode == 2
+    assert run.stderr.strip().startswith("facepoints evaluate-detection: error: ")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_a_missed_face_counts_as_a_failure(landmarker):
+    blank = np.full((240, 320, 3), 90, np.uint8)
+    truth = np.stack([np.linspace(100, 200, 68), np.linspace(80, 180, 68)], 1)[None]
+    result = score_condition(landmarker, "blank", [(blank, truth)])
+    assert (result.faces, result.found, result.fr) == (1, 0, 1.0)
+
+
+def test_rotated_sample_keeps_points_on_the_picture(astronaut):
+    marked = np.zeros_like(astronaut)
+    marked[100, 300] = 255
+    turned, points = rotate_image(marked, np.array([[300.0, 100.0]]), 90)
+    y, x = np.unravel_index(np.argmax(turned[..., 0]), turned.shape[:2])
+    assert np.hypot(x - points[0, 0], y - points[0, 1]) <= 1.0
+
+
+def test_composites_hold_whole_faces_of_the_stated_sizes(astronaut_list):
+    pytest.importorskip("skimage")
+    records = read_image_list(astronaut_list)
+    photos = list(composites(records, faces=len(COMPOSITE_SIZES), width=1600, height=1200))
+    faces = np.concatenate([f for _, f in photos])
+    assert len(faces) == len(COMPOSITE_SIZES)
+    sides = sorted(float(np.ptp(box_from_points(f).reshape(2, 2), 0).max()) for f in faces)
+    np.testing.assert_allclose(sides, sorted(COMPOSITE_SIZES), rtol=0.03)
+    for image, pts in photos:
+        assert image.shape == (1200, 1600, 3)
+        assert (pts >= 0).all() and (pts[..., 0] < 1600).all() and (pts[..., 1] < 1200).all()
+
+
+def test_face_free_images_are_reproducible():
+    pytest.importorskip("skimage")
+    a, b = face_free_images(30), face_free_images(30)
+    assert len(a) == 30 and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_help_formats():
+    """Regression: a '%' in the command's help text broke `facepoints --help`."""
+    for argv in (["--help"], ["evaluate-detection", "--help"]):
+        run = subprocess.run([sys.executable, "-m", "facepoints.cli.main", *argv], capture_output=True, text=True,
+                             env={**os.environ, "PYTHONPATH": SRC}, timeout=120)
+        assert run.returncode == 0 and "evaluate-detection" in run.stdout, run.stderr
