@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -112,7 +113,8 @@ def test_astronaut_turned_comes_out_right(landmarker, astronaut, k):
     back = turn_back(faces[0].landmarks, k, w, h)
     iod = np.linalg.norm(upright.landmarks[36] - upright.landmarks[45])
     assert np.linalg.norm(back - upright.landmarks, axis=1).mean() < 0.06 * iod
-    assert abs(angle_difference(faces[0].pose[2], upright.pose[2] - 90.0 * k)) < 8.0
+    # np.rot90 turns counter-clockwise, and a pose's roll is positive counter-clockwise
+    assert abs(angle_difference(faces[0].pose[2], upright.pose[2] + 90.0 * k)) < 8.0
 
 
 def _nme(points: np.ndarray, truth: np.ndarray) -> float:
@@ -162,3 +164,17 @@ def test_detect_cli_finds_an_upside_down_face_with_search_rotated(tmp_path, astr
     assert len(faces) == 1
     points = np.asarray(faces[0]["landmarks"])
     assert points[8, 1] < points[27, 1]  # the chin is above the nose bridge: read upside down
+
+
+@pytest.mark.parametrize("angle", [25.0, -25.0])
+def test_pose_roll_sign_follows_the_image_rotation(landmarker, astronaut, angle):
+    """Regression: faces turned upright through the detector's roll reported the crop's turn with
+    the wrong sign (a face turned 25 degrees counter-clockwise came out near -15 degrees); roll is
+    positive counter-clockwise (facepoints.geometry.pose), with explicit boxes and detector alike."""
+    h, w = astronaut.shape[:2]
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)  # positive: counter-clockwise
+    turned = cv2.warpAffine(astronaut, matrix, (w, h))
+    upright = landmarker(astronaut)[0].pose[2]
+    faces = landmarker(turned)
+    assert len(faces) == 1
+    assert abs(angle_difference(faces[0].pose[2], upright + angle)) < 8.0

@@ -8,9 +8,11 @@ import numpy as np
 from .crop import CropSpec, crop_to_image, warp_crop
 from .runtime import NetworkOutput
 
-#: +1 when a model's roll (pose[:, 2]) grows as the face turns clockwise on screen, like the
-#: crop angle of :mod:`facepoints.pipeline.rotation`
-ROLL_SIGN = 1.0
+#: how a crop's turn adds to the predicted roll: the crop angle of
+#: :mod:`facepoints.pipeline.rotation` is positive clockwise on screen, a pose's roll positive
+#: counter-clockwise (:mod:`facepoints.geometry.pose`), so a face seen upright in a crop turned by
+#: ``a`` has roll ``model roll - a`` in the image
+ROLL_SIGN = -1.0
 
 
 @dataclass
