@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from ..pipeline.overwrite import OutputGuard
@@ -25,7 +24,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--redetect-every", type=int, default=TrackerConfig.redetect_every, metavar="N",
                    help="run the face detector every N frames to pick up new faces (default %(default)s)")
-    p.add_argument("--no-smoothing", action="store_true", help="report raw landmarks as the smoothed ones")
+    p.add_argument("--smoothing", default="default", choices=["default", "off", "light", "strong"],
+                   help="temporal smoothing of the landmarks (see README, Video; default: the measured best)")
+    p.add_argument("--no-smoothing", action="store_true", help="same as --smoothing off")
     p.add_argument("--fps", type=float, help="override the source's frame rate")
     p.add_argument("--max-frames", type=int, help="stop after this many frames (e.g. for a webcam)")
     p.add_argument("--no-progress", action="store_true")
@@ -51,8 +52,9 @@ def run(args: argparse.Namespace) -> int:
     for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written
         if path is not None:
             guard.claim(path, label)
+    smoothing = "off" if args.no_smoothing else args.smoothing
     config = TrackerConfig(redetect_every=args.redetect_every,
-                           smoothing=replace(SmoothingConfig(), enabled=not args.no_smoothing))
+                           smoothing=SmoothingConfig() if smoothing == "default" else smoothing)
     with native_stderr_silenced():
         source = open_video(source_path, fps=args.fps)  # bad input fails before any output
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
