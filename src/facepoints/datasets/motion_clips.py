@@ -184,12 +184,15 @@ def _path(rng: np.random.Generator, frames: int, speed: float, size: tuple[int, 
 def _mouth_geometry(points: np.ndarray, opening: float) -> tuple[np.ndarray, np.ndarray]:
     """Displacement vector (canvas px, towards the chin) and its local frame for a 68-point face."""
     iod = float(np.linalg.norm(points[36] - points[45]))
-    centre = points[48:68].mean(axis=0)
+    centre = (points[62] + points[66]) / 2  # between the inner lips: the upper lip stays, the lower moves
+    gap = float(np.linalg.norm(points[66] - points[62]))
     down = points[8] - centre
     chin = float(np.linalg.norm(down))
     down = down / max(chin, 1e-9)
     width = float(np.linalg.norm(points[54] - points[48]))
-    return opening * iod * down, np.array([centre[0], centre[1], 0.6 * width, 0.9 * chin, 0.08 * width])
+    # ramp width >= 0.3 x the displacement keeps the warp one-to-one (so the truth is exact)
+    ramp = max(gap / 6, 0.02 * width, 0.3 * opening * iod)
+    return opening * iod * down, np.array([centre[0], centre[1], 0.6 * width, 0.9 * chin, ramp])
 
 
 def _mouth_weight(p: np.ndarray, vector: np.ndarray, frame: np.ndarray) -> np.ndarray:
@@ -205,9 +208,10 @@ def _mouth_weight(p: np.ndarray, vector: np.ndarray, frame: np.ndarray) -> np.nd
 
 
 def _displace_points(points: np.ndarray, vector: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """Where the warp (output(p) = input(p - d(p))) carries input ``points``: solves p = q + d(p)."""
+    """Where the warp (output(p) = input(p - d(p))) carries input ``points``: solves p = q + d(p)
+    (a contraction: the ramp is wide enough for the displacement)."""
     p = points.copy()
-    for _ in range(8):
+    for _ in range(30):
         p = points + _mouth_weight(p, vector, frame)[:, None] * vector
     return p
 

@@ -26,12 +26,18 @@ from ..landmarker import Landmarker
 from ..pipeline.images import load_image
 from ..schemes import LandmarkScheme
 from ..tracking import SmoothingConfig, TrackerConfig
-from .stability import MATCH_IOU, ClipTrace, frame_errors, replay_smoothing, summarise_traces, trace_clip
+from .stability import (MATCH_IOU, ClipTrace, frame_errors, per_frame_curves, replay_smoothing, summarise_traces,
+                        trace_clip)
 
 #: clip variants, cycled through within each band: (layout, face size, mouth opening in IOD, occluder)
 VARIANTS = (("full", 0.45, 0.0, 0.0), ("small", 0.15, 0.0, 0.0), ("full", 0.45, 0.25, 0.0),
             ("small", 0.15, 0.0, 0.4), ("full", 0.45, 0.0, 0.4), ("small", 0.15, 0.25, 0.0))
 CUT = "cut"
+
+
+#: the grid ``facepoints stability --bands --tune`` searches (kalman mode)
+BAND_GRID = {"motion_noise": (0.1, 0.3), "motion_beta": (1.0, 3.0, 10.0),
+             "measurement_noise": (0.005, 0.01, 0.02), "shape_cutoff": (0.5, 1.0, 2.0)}
 
 
 @dataclass
@@ -56,17 +62,18 @@ def band_specs(band: str, count: int, frames: int) -> list[MotionSpec]:
 def record_bands(landmarker: Landmarker, records: Sequence[FaceRecord], per_band: int = 6, frames: int = 60,
                  bands: Sequence[str] = (*BANDS, CUT), seed: int = 0, config: TrackerConfig | None = None,
                  progress: bool = True) -> BandTraces:
-    """Make the clips (faces in a seeded order, each used once; a face the detector misses on
-    its clip's first frame is skipped) and record the tracker on each."""
+    """Make the clips (faces in a seeded order, each used once while there are more faces than
+    clips; a face the detector misses on its clip's first frame is skipped) and record the
+    tracker on each."""
     rng = np.random.default_rng(seed)
-    order = iter(rng.permutation(len(records)))
+    order = itertools.cycle(rng.permutation(len(records)))  # faces repeat only when there are fewer than clips
     specs = [(band, spec) for band in bands for spec in band_specs(band, per_band, frames)]
     out: dict[str, list[ClipTrace]] = {b: [] for b in bands}
     images, cuts, skipped = [], [], 0
     for k, (band, spec) in enumerate(tqdm(specs, desc="clips", unit="clip", disable=not progress)):
         clip = None
-        for i in order:
-            rec = records[int(i)]
+        for _ in range(len(records)):
+            rec = records[int(next(order))]
             second = None
             if spec.cut_at is not None:
                 other = records[int(rng.integers(len(records)))]
@@ -78,7 +85,7 @@ def record_bands(landmarker: Landmarker, records: Sequence[FaceRecord], per_band
                 break
             skipped += 1
         if clip is None:
-            raise ValueError(f"ran out of faces the detector finds after {len(images)} clips")
+            raise ValueError(f"the detector finds none of the {len(records)} faces on a {band} clip's first frame")
         out[band].append(trace_clip(landmarker, clip, config))
         if spec.cut_at is not None:
             cuts.append(spec.cut_at)
@@ -129,6 +136,11 @@ def format_table(table: dict) -> str:
     return "\n".join(lines)
 
 
+def band_curves(recorded: BandTraces, scheme: LandmarkScheme) -> dict[str, dict[str, np.ndarray]]:
+    """Per band, the per-frame mean curves of :func:`facepoints.evaluation.stability.per_frame_curves`."""
+    return {band: per_frame_curves(traces, scheme) for band, traces in recorded.traces.items() if traces}
+
+
 def band_score(table: dict, max_nme_ratio: float = 1.02) -> float:
     """Tuning objective (lower is better): the mean jitter ratio over the motion bands, +inf
     when any band's smoothed NME exceeds ``max_nme_ratio`` x raw or a fast band's jitter exceeds raw."""
@@ -142,11 +154,11 @@ def band_score(table: dict, max_nme_ratio: float = 1.02) -> float:
     return float(np.mean(ratios)) if ratios else float("inf")
 
 
-def tune_bands(recorded: BandTraces, scheme: LandmarkScheme, grid: dict, base: SmoothingConfig | None = None,
+def tune_bands(recorded: BandTraces, scheme: LandmarkScheme, grid: dict | None = None, base: SmoothingConfig | None = None,
                max_nme_ratio: float = 1.02) -> tuple[SmoothingConfig, list[dict]]:
     """Grid search of ``grid`` (field -> values of :class:`SmoothingConfig`) by :func:`band_score`
     on replayed traces; the best setting and every row (best first)."""
-    base = base or SmoothingConfig()
+    base, grid = base or SmoothingConfig(), grid or BAND_GRID
     motion = BandTraces({b: t for b, t in recorded.traces.items() if b != CUT}, [], [], 0)
     rows = []
     for values in itertools.product(*grid.values()):

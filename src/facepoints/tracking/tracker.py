@@ -164,8 +164,9 @@ class FaceTracker:
             self._last_detection = index
             self._assign(rgb, self.landmarker.detect_faces(rgb))
         self._drop_duplicates()
-        for t in self._tracks:
-            t.appearance = appearance(rgb, t.box)
+        for t in self._tracks:  # tracks followed into this frame took theirs in _follow
+            if t.source == "detector" or t.appearance is None:
+                t.appearance = appearance(rgb, t.box)
         self._frames += 1
         faces = []
         for t in self._tracks:
@@ -188,7 +189,8 @@ class FaceTracker:
             if track.failure is None:  # a failed track keeps its last good face until the detector decides
                 track.follow(face)
                 track.suspect = drift_suspicion(track.box, track.anchor_side, limits)
-                change = appearance_change(track.appearance, appearance(rgb, track.box))
+                now = appearance(rgb, track.box)
+                change, track.appearance = appearance_change(track.appearance, now), now
                 if change > limits.max_appearance_change:  # a cut: the detector starts a new track
                     track.cut = True
                     track.failure = f"cut: the box's colours changed by {change:.2f} in one frame"
