@@ -7,7 +7,7 @@ Per frame, :meth:`FaceTracker.step`
    landmark model on all of them in one batch;
 2. checks each result (:mod:`facepoints.tracking.health`): a *failed* track (face
    confidence < 0.7 when the model has a confidence branch, landmarks that left the frame,
-   collapsed or exploded, or a *cut*: the colours in its box changed at once,
+   collapsed or exploded, or a *cut*: the colours or picture in its box changed at once,
    :mod:`facepoints.tracking.appearance`) or a *suspect* one (its size drifted since the
    detector last confirmed it) asks for the detector;
 3. runs the face detector then, every ``redetect_every`` frames (to pick up new faces and
@@ -43,7 +43,7 @@ import numpy as np
 from ..detectors import Detection
 from ..geometry import box_from_points, box_iou
 from ..results import Face
-from .appearance import appearance, appearance_change
+from .appearance import Appearance, appearance, cut_reason
 from .frame_result import FrameResult, TrackedFace
 from .health import HealthLimits, box_side, drift_suspicion, track_failure
 from .smoothing import LandmarkSmoother, SmoothingConfig, smoothing_preset
@@ -108,7 +108,7 @@ class _Track:
         self.age = self.misses = 0
         self.failure: str | None = None
         self.suspect: str | None = None
-        self.appearance: np.ndarray | None = None
+        self.appearance: Appearance | None = None
         self.cut = False
 
     def roi(self, motion_prediction: float) -> np.ndarray:
@@ -190,10 +190,10 @@ class FaceTracker:
                 track.follow(face)
                 track.suspect = drift_suspicion(track.box, track.anchor_side, limits)
                 now = appearance(rgb, track.box)
-                change, track.appearance = appearance_change(track.appearance, now), now
-                if change > limits.max_appearance_change:  # a cut: the detector starts a new track
-                    track.cut = True
-                    track.failure = f"cut: the box's colours changed by {change:.2f} in one frame"
+                cut = cut_reason(track.appearance, now, limits.max_colour_change, limits.min_layout_similarity)
+                track.appearance = now
+                if cut:  # the detector starts a new track for whatever face is there now
+                    track.cut, track.failure = True, cut
 
     def _detection_due(self, index: int) -> bool:
         last, c = self._last_detection, self.config
