@@ -125,3 +125,16 @@ def test_clip_frames_show_the_face_where_the_truth_says(astronaut, astronaut_poi
         MotionSpec("warp")
     with pytest.raises(ValueError, match="second face"):
         make_motion_clip(astronaut, astronaut_points, MotionSpec(cut_at=5))
+
+
+def test_cut_check_tells_a_moved_face_from_another_picture(astronaut):
+    from facepoints.tracking.appearance import appearance, cut_reason
+
+    box = np.array([175.0, 75.0, 266.0, 167.0])
+    before = appearance(astronaut, box)
+    moved = appearance(np.roll(astronaut, (3, 4), axis=(0, 1)), box + [4, 3, 4, 3])
+    assert cut_reason(before, moved, 0.38, 0.35) is None
+    other = appearance(np.ascontiguousarray(astronaut[::-1, ::-1, ::-1]), box)  # another picture in the box
+    assert cut_reason(before, other, 0.38, 0.35).startswith("cut: ")
+    assert cut_reason(before, None, 0.38, 0.35) is None
+    assert appearance(astronaut, np.array([600.0, 600.0, 700.0, 700.0])) is None  # outside the frame
