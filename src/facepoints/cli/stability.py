@@ -28,7 +28,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mode", choices=["kalman", "rigid_shape", "points"],
                    help="kalman: Kalman-filtered rigid motion + One Euro shape; rigid_shape: One Euro on both; "
                    "points: One Euro per point")
-    for flag, field, text in (("--measurement-noise", "measurement_noise", "kalman: noise of the fitted motion, face sizes"),
+    for flag, field, text in (("--measurement-noise", "measurement_noise",
+                               "kalman: noise of the fitted motion, face sizes"),
                               ("--motion-noise", "motion_noise", "kalman: acceleration noise, face sizes"),
                               ("--motion-beta", "motion_beta", "kalman: acceleration noise per face size a second"),
                               ("--min-cutoff", "min_cutoff", "One Euro min cutoff of the motion (other modes), Hz"),
@@ -131,7 +132,8 @@ def run_bands(args: argparse.Namespace, records: list, config) -> int:
     table = band_table(recorded, scheme)
     text = format_table(table)
     print(text)
-    out = {"command": command_line(args), "model": lm.card.name, "runtime": f"{lm.runtime.name}, {args.threads} thread(s)",
+    out = {"command": command_line(args), "model": lm.card.name,
+           "runtime": f"{lm.runtime.name}, {args.threads} thread(s)",
            "smoothing": config.smoothing.to_dict(), "bands": table, "images": recorded.images,
            "faces_skipped_undetected": recorded.skipped}
     if args.tune:
@@ -142,7 +144,8 @@ def run_bands(args: argparse.Namespace, records: list, config) -> int:
               f"motion bands {rows[0]['score']:.3f})")
     args.out.mkdir(parents=True, exist_ok=True)
     png = plot_bands(band_curves(recorded, scheme), args.out / f"{stem}.png",
-                     f"{lm.card.name}, smoothing {args.smoothing}: {args.per_band} clips per band from {args.data.name}")
+                     f"{lm.card.name}, smoothing {args.smoothing}: {args.per_band} clips per band "
+                     f"from {args.data.name}")
     (args.out / f"{stem}.json").write_text(json.dumps(_json_safe(out), indent=1, allow_nan=False))
     (args.out / f"{stem}.md").write_text(f"`{out['command']}`\n\n{text}\n")
     print(f"wrote {png}, {args.out / (stem + '.json')} and {args.out / (stem + '.md')}")

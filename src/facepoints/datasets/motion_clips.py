@@ -11,7 +11,7 @@ on still, slow, medium and fast heads separately (:data:`BANDS`, at 640x480):
 * ``expression``: the mouth opens and closes (a smooth local warp, amplitude in inter-ocular
   distances; 68-point faces only), the ground truth warped with it;
 * ``cut_at``: from that frame on a second face (``second``) replaces the first, on the same path;
-* ``occluder``: a textured ellipse (``occluder`` x face side) crosses the face once;
+* ``occluder``: a flat-coloured ellipse (``occluder`` x face side) crosses the face once;
 * per-frame pixel noise (``noise``) throughout.
 
 Ground truth in every frame is exact (the landmarks through the same transforms), so NME

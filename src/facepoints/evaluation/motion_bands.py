@@ -94,7 +94,8 @@ def record_bands(landmarker: Landmarker, records: Sequence[FaceRecord], per_band
 
 def _detectable(landmarker: Landmarker, clip: MotionClip) -> bool:
     dets = landmarker.detect_faces(next(iter(clip.frames())))
-    return bool(dets) and box_iou(np.stack([d.box for d in dets]), box_from_points(clip.truth[0])[None]).max() >= MATCH_IOU
+    truth_box = box_from_points(clip.truth[0])[None]
+    return bool(dets) and box_iou(np.stack([d.box for d in dets]), truth_box).max() >= MATCH_IOU
 
 
 def cut_summary(traces: Sequence[ClipTrace], cut_frames: Sequence[int], scheme: LandmarkScheme,
@@ -130,8 +131,9 @@ def format_table(table: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     for band, s in table.items():
         ms = s.get("ms_per_face_frame", {}).get("cpu_median", float("nan"))
-        lines.append(f"| {band} | {s.get('clips', '')} | {100 * s['nme_raw']:.2f} % | {100 * s['nme_smoothed']:.2f} % | "
-                     f"{1 + s['nme_change']:.3f} | {100 * s['jitter_raw']:.3f} % | {100 * s['jitter_smoothed']:.3f} % | "
+        lines.append(f"| {band} | {s.get('clips', '')} | {100 * s['nme_raw']:.2f} % | "
+                     f"{100 * s['nme_smoothed']:.2f} % | {1 + s['nme_change']:.3f} | {100 * s['jitter_raw']:.3f} % | "
+                     f"{100 * s['jitter_smoothed']:.3f} % | "
                      f"{s['jitter_ratio']:.2f} | {ms:.2f} |")
     return "\n".join(lines)
 
@@ -154,7 +156,8 @@ def band_score(table: dict, max_nme_ratio: float = 1.02) -> float:
     return float(np.mean(ratios)) if ratios else float("inf")
 
 
-def tune_bands(recorded: BandTraces, scheme: LandmarkScheme, grid: dict | None = None, base: SmoothingConfig | None = None,
+def tune_bands(recorded: BandTraces, scheme: LandmarkScheme, grid: dict | None = None,
+               base: SmoothingConfig | None = None,
                max_nme_ratio: float = 1.02) -> tuple[SmoothingConfig, list[dict]]:
     """Grid search of ``grid`` (field -> values of :class:`SmoothingConfig`) by :func:`band_score`
     on replayed traces; the best setting and every row (best first)."""

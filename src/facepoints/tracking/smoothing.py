@@ -134,7 +134,8 @@ class LandmarkSmoother:
             rate = self._kalman.rate
             speed = 0.0 if rate is None else np.linalg.norm(rate.reshape(params.shape), axis=-1, keepdims=True) / scale
             q = np.broadcast_to(((c.motion_noise + c.motion_beta * speed) * scale) ** 2, params.shape)
-            return self._kalman(params.ravel(), time, q.ravel(), (c.measurement_noise * scale) ** 2).reshape(params.shape)
+            r = (c.measurement_noise * scale) ** 2
+            return self._kalman(params.ravel(), time, q.ravel(), r).reshape(params.shape)
         return self._filter(params, time, scale)
 
     def _rigid_shape(self, points: np.ndarray, time: float, scale: float, trust: np.ndarray | None) -> np.ndarray:
