@@ -36,8 +36,8 @@ CUT = "cut"
 
 
 #: the grid ``facepoints stability --bands --tune`` searches (kalman mode)
-BAND_GRID = {"motion_noise": (0.1, 0.3), "motion_beta": (1.0, 3.0, 10.0),
-             "measurement_noise": (0.005, 0.01, 0.02), "shape_cutoff": (0.5, 1.0, 2.0)}
+BAND_GRID = {"motion_noise": (0.05, 0.1, 0.2), "motion_beta": (2.0, 3.0, 5.0),
+             "measurement_noise": (0.01, 0.02, 0.03, 0.04), "shape_cutoff": (0.5, 1.0)}
 
 
 @dataclass

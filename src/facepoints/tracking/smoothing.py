@@ -58,9 +58,9 @@ class SmoothingConfig:
     mode: str = "kalman"
     shape_cutoff: float = 0.5
     shape_beta: float = 5.0
-    motion_noise: float = 0.1
+    motion_noise: float = 0.05
     motion_beta: float = 3.0
-    measurement_noise: float = 0.02
+    measurement_noise: float = 0.03
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
