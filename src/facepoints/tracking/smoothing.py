@@ -74,10 +74,10 @@ class SmoothingConfig:
 
 #: smoothing strengths by name (``TrackerConfig(smoothing="light")``, ``facepoints track --smoothing``),
 #: chosen on clips of training faces (docs/video.md): ``"off"``: raw landmarks;
-#: ``"light"``: no measurable accuracy cost (smoothed NME <= 1.0 x raw on every motion band),
-#: jitter cut by about half on a still head and a fifth on a fast one; ``"strong"`` (the
-#: default): jitter cut by about two thirds on a still head, a half on a slow one, a quarter
-#: on a fast one, at most about 1 % NME added on any band
+#: ``"light"``: no measurable accuracy cost (smoothed NME <= 1.0 x raw on every motion band of
+#: the training clips), jitter cut by about 60 % on a still head and 20 % on a fast one;
+#: ``"strong"`` (the default): jitter cut by about 70 % on a still head, a half on a slow one
+#: and 10-15 % on a fast one, at most about 2 % NME added on any band (docs/video.md)
 PRESETS: dict[str, SmoothingConfig] = {
     "off": SmoothingConfig(enabled=False),
     "light": SmoothingConfig(measurement_noise=0.005, shape_cutoff=2.0),
