@@ -107,3 +107,35 @@ def test_a_real_process_prints_nothing_but_the_error(tmp_path):
                            str(tmp_path / "f.jsonl")], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "cannot be decoded as a video" in one_error_line(proc.stderr)
+
+
+def test_track_smoothing_presets(tmp_path, clip_mp4, capsys):
+    jsonl = tmp_path / "off.jsonl"
+    assert main(["track", str(clip_mp4), "--json", str(jsonl), "--smoothing", "off", "--max-frames", "5",
+                 "--no-progress"]) == 0
+    for line in jsonl.read_text().splitlines():
+        face = strict_json(line)["faces"][0]
+        assert np.allclose(face["landmarks"], face["raw_landmarks"], atol=1e-4)
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["track", str(clip_mp4), "--json", str(tmp_path / "x.jsonl"), "--smoothing", "heavy"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("facepoints track: error: ")
+    assert "--smoothing" in err and "invalid choice" in err and not (tmp_path / "x.jsonl").exists()
+
+
+def test_stability_bands_writes_a_table_per_band(tmp_path, tiny_list, capsys):
+    out = tmp_path / "runs"
+    code = main(["stability", str(tiny_list), "--bands", "--per-band", "1", "--frames", "6", "--out", str(out),
+                 "--no-progress", "--smoothing", "light"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    for band in ("still", "slow", "medium", "fast", "cut"):
+        assert f"| {band} | 1 |" in printed
+    (js,) = out.glob("*_bands.json")
+    report = strict_json(js.read_text())
+    assert set(report["bands"]) == {"still", "slow", "medium", "fast", "cut"}
+    assert report["smoothing"]["measurement_noise"] == 0.005 and "--smoothing light" in report["command"]
+    assert (out / js.name.replace(".json", ".png")).stat().st_size > 10_000
+    assert "| band |" in (out / js.name.replace(".json", ".md")).read_text()

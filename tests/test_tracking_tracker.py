@@ -115,3 +115,29 @@ def test_scheduled_runs_relocate_only_tracks_that_disagree(landmarker, clip, rel
     results = list(landmarker.track([f for _, f in zip(range(4), clip.frames())], color_order="RGB",
                                     config=config))
     assert results[3].detector_ran and results[3].faces[0].source == source
+
+
+@pytest.mark.parametrize("layout, face_size", [("full", 0.45), ("small", 0.2)])
+def test_a_cut_starts_a_new_track_instead_of_dragging_the_old_one(landmarker, still, still_landmarks, layout,
+                                                                  face_size):
+    """Mid-clip another face (the portrait with its colour channels swapped) replaces the first
+    at the same place: the old track ends and a new one, with a fresh smoother, takes over."""
+    from facepoints.datasets.motion_clips import MotionSpec, make_motion_clip
+
+    cut = 12
+    spec = MotionSpec("slow", frames=24, layout=layout, face_size=face_size, cut_at=cut, noise=2.0)
+    other = np.ascontiguousarray(still[..., ::-1])
+    clip = make_motion_clip(still, still_landmarks, spec, seed=4, second=(other, still_landmarks))
+    tr = trace_clip(landmarker, clip, TrackerConfig())
+    assert len(set(tr.track_ids[:cut])) == 1 and tr.track_ids[0] >= 0
+    assert tr.track_ids[cut] >= 0 and len(set(tr.track_ids[cut:])) == 1 and tr.track_ids[cut] != tr.track_ids[0]
+    assert tr.detector_ran[cut] and (tr.faces[cut:] == 1).all()  # the old track is gone, not kept beside
+    assert np.allclose(tr.smoothed[cut], tr.raw[cut])  # no smoothed history carried over the cut
+
+
+def test_no_cut_is_seen_in_a_moving_clip_with_an_occluder(landmarker, still, still_landmarks):
+    from facepoints.datasets.motion_clips import MotionSpec, make_motion_clip
+
+    spec = MotionSpec("fast", frames=30, layout="small", face_size=0.25, occluder=0.4, noise=2.0)
+    tr = trace_clip(landmarker, make_motion_clip(still, still_landmarks, spec, seed=5), TrackerConfig())
+    assert set(tr.track_ids) == {tr.track_ids[0]} and tr.track_ids[0] >= 0

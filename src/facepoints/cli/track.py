@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 from pathlib import Path
 
 from ..pipeline.overwrite import OutputGuard
@@ -25,7 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--redetect-every", type=int, default=TrackerConfig.redetect_every, metavar="N",
                    help="run the face detector every N frames to pick up new faces (default %(default)s)")
-    p.add_argument("--no-smoothing", action="store_true", help="report raw landmarks as the smoothed ones")
+    p.add_argument("--smoothing", default="strong", choices=["off", "light", "strong"],
+                   help="temporal smoothing of the landmarks: off = raw; light = no measurable accuracy cost; "
+                   "strong = about half the jitter of a still or slow head (default; see docs/video.md)")
+    p.add_argument("--no-smoothing", action="store_true", help="same as --smoothing off")
     p.add_argument("--fps", type=float, help="override the source's frame rate")
     p.add_argument("--max-frames", type=int, help="stop after this many frames (e.g. for a webcam)")
     p.add_argument("--no-progress", action="store_true")
@@ -38,7 +40,7 @@ def parse_source(text: str) -> Path | int:
 
 def run(args: argparse.Namespace) -> int:
     from ..landmarker import Landmarker
-    from ..tracking import (AnnotatedVideoWriter, JsonlWriter, SmoothingConfig, TrackerConfig, VideoError,
+    from ..tracking import (AnnotatedVideoWriter, JsonlWriter, TrackerConfig, VideoError,
                             open_video, track_frames)
     from ..tracking.video_encoder import video_codec
 
@@ -51,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written
         if path is not None:
             guard.claim(path, label)
-    config = TrackerConfig(redetect_every=args.redetect_every,
-                           smoothing=replace(SmoothingConfig(), enabled=not args.no_smoothing))
+    smoothing = "off" if args.no_smoothing else args.smoothing
+    config = TrackerConfig(redetect_every=args.redetect_every, smoothing=smoothing)
     with native_stderr_silenced():
         source = open_video(source_path, fps=args.fps)  # bad input fails before any output
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)

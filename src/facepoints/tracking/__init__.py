@@ -11,14 +11,16 @@ detection and landmarks; ``Landmarker.track`` imports it lazily.
 from .frame_result import FrameResult, TrackedFace
 from .health import HealthLimits
 from .jsonl_writer import JsonlWriter
+from .kalman import ConstantVelocityKalman
 from .one_euro import OneEuroFilter
 from .point_trust import PointTrust, ResidualNoise
 from .session import track, track_frames
-from .smoothing import LandmarkSmoother, SmoothingConfig
+from .smoothing import PRESETS, LandmarkSmoother, SmoothingConfig, smoothing_preset
 from .tracker import FaceTracker, TrackerConfig
 from .video_source import DEFAULT_FPS, VideoError, VideoFrame, VideoSource, open_video
 
-__all__ = ["FrameResult", "TrackedFace", "HealthLimits", "JsonlWriter", "OneEuroFilter", "PointTrust",
+__all__ = ["FrameResult", "TrackedFace", "HealthLimits", "JsonlWriter", "ConstantVelocityKalman", "OneEuroFilter",
+           "PointTrust", "PRESETS", "smoothing_preset",
            "ResidualNoise", "track", "track_frames", "LandmarkSmoother", "SmoothingConfig", "FaceTracker",
            "TrackerConfig", "DEFAULT_FPS", "VideoError", "VideoFrame", "VideoSource", "open_video",
            "AnnotatedVideoWriter", "annotate"]

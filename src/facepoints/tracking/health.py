@@ -24,7 +24,14 @@ class HealthLimits:
     last confirmed beyond which a track is *suspect*: tracking feeds each result into the
     next crop, so a slightly shrinking (or growing) prediction can compound over frames;
     a suspect track asks for a detector run but, unlike a failed one, is not dropped when
-    the detector misses it.
+    the detector misses it. ``max_colour_change`` / ``min_layout_similarity``: how much the
+    tracked box may change between two consecutive frames (colour-histogram distance, grey
+    thumbnail correlation; :mod:`facepoints.tracking.appearance`) before the video counts as
+    cut to another face: the track ends and the detector starts a new one. On synthetic
+    clips of 300W training faces moving up to 15 px a frame with occluders and mouth
+    movement, consecutive frames of one face stayed at <= 0.31 colour change and >= 0.44
+    correlation; of 12 cuts to another face, 11 exceeded 0.38 and 7 fell below 0.35, all 12
+    one or the other.
     """
 
     min_confidence: float = 0.7
@@ -32,6 +39,8 @@ class HealthLimits:
     min_inside: float = 0.5
     max_scale_change: float = 1.5
     max_drift: float = 1.25
+    max_colour_change: float = 0.38
+    min_layout_similarity: float = 0.35
 
 
 def box_side(box: np.ndarray) -> float:

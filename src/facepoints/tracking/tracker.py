@@ -7,14 +7,16 @@ Per frame, :meth:`FaceTracker.step`
    landmark model on all of them in one batch;
 2. checks each result (:mod:`facepoints.tracking.health`): a *failed* track (face
    confidence < 0.7 when the model has a confidence branch, landmarks that left the frame,
-   collapsed or exploded) or a *suspect* one (its size drifted since the detector last
-   confirmed it) asks for the detector;
+   collapsed or exploded, or a *cut*: the colours or picture in its box changed at once,
+   :mod:`facepoints.tracking.appearance`) or a *suspect* one (its size drifted since the
+   detector last confirmed it) asks for the detector;
 3. runs the face detector then, every ``redetect_every`` frames (to pick up new faces and
    bound drift), on the first frame, and every ``search_every`` frames while no face is
    tracked. Detections are matched to tracks by IoU; a failed or suspect track that a
    detection confirms, or one whose landmarks from the detector box disagree with the
    tracked ones, is re-located from that box as a single image would be (same id; this
-   resets any drift). A failed
+   resets any drift). A cut track ends (the detection that matched it starts a new track,
+   so another face never inherits the old one's id and smoothed history). A failed
    track without a detection is dropped; a healthy one counts a miss, unless the model's
    own confidence vouches for it, and is dropped after ``max_misses`` misses in a row.
    Unmatched detections start new tracks;
@@ -41,9 +43,10 @@ import numpy as np
 from ..detectors import Detection
 from ..geometry import box_from_points, box_iou
 from ..results import Face
+from .appearance import Appearance, appearance, cut_reason
 from .frame_result import FrameResult, TrackedFace
 from .health import HealthLimits, box_side, drift_suspicion, track_failure
-from .smoothing import LandmarkSmoother, SmoothingConfig
+from .smoothing import LandmarkSmoother, SmoothingConfig, smoothing_preset
 
 if TYPE_CHECKING:  # the facade sits below this layer; only its interface is used
     from ..landmarker import Landmarker
@@ -77,9 +80,10 @@ class TrackerConfig:
     relocate_iou: float = 0.8
     motion_prediction: float = 0.0
     health: HealthLimits = field(default_factory=HealthLimits)
-    smoothing: SmoothingConfig = field(default_factory=SmoothingConfig)
+    smoothing: SmoothingConfig | str = field(default_factory=SmoothingConfig)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "smoothing", smoothing_preset(self.smoothing))  # a preset name -> its config
         if self.redetect_every < 1 or self.search_every < 1:
             raise ValueError("redetect_every and search_every must be >= 1 frame")
         if not 0 < self.match_iou < 1 or not 0 < self.duplicate_iou <= 1 or not 0 <= self.relocate_iou <= 1:
@@ -104,6 +108,8 @@ class _Track:
         self.age = self.misses = 0
         self.failure: str | None = None
         self.suspect: str | None = None
+        self.appearance: Appearance | None = None
+        self.cut = False
 
     def roi(self, motion_prediction: float) -> np.ndarray:
         """The next frame's crop box: this frame's tight landmark box, moved by the predicted shift."""
@@ -158,6 +164,9 @@ class FaceTracker:
             self._last_detection = index
             self._assign(rgb, self.landmarker._detect_faces(rgb))
         self._drop_duplicates()
+        for t in self._tracks:  # tracks followed into this frame took theirs in _follow
+            if t.source == "detector" or t.appearance is None:
+                t.appearance = appearance(rgb, t.box)
         self._frames += 1
         faces = []
         for t in self._tracks:
@@ -180,6 +189,11 @@ class FaceTracker:
             if track.failure is None:  # a failed track keeps its last good face until the detector decides
                 track.follow(face)
                 track.suspect = drift_suspicion(track.box, track.anchor_side, limits)
+                now = appearance(rgb, track.box)
+                cut = cut_reason(track.appearance, now, limits.max_colour_change, limits.min_layout_similarity)
+                track.appearance = now
+                if cut:  # the detector starts a new track for whatever face is there now
+                    track.cut, track.failure = True, cut
 
     def _detection_due(self, index: int) -> bool:
         last, c = self._last_detection, self.config
@@ -195,8 +209,9 @@ class FaceTracker:
         matches = _greedy_match(np.stack([t.box for t in self._tracks]) if self._tracks else np.zeros((0, 4)),
                                 det_boxes, c.match_iou)
         relocated = dict(zip(matches, self._locate(rgb, [detections[j] for j in matches.values()])))
-        kept = [t for i, t in enumerate(self._tracks) if self._settle(t, relocated.get(i), rgb.shape)]
-        used = set(matches.values())
+        keep = [self._settle(t, relocated.get(i), rgb.shape) for i, t in enumerate(self._tracks)]
+        kept = [t for t, k in zip(self._tracks, keep) if k]
+        used = {j for i, j in matches.items() if keep[i]}  # a cut track's detection starts a new track
         kept_boxes = np.stack([t.box for t in kept]) if kept else np.zeros((0, 4), np.float32)
         fresh = [d for j, d in enumerate(detections) if j not in used
                  and (len(kept_boxes) == 0 or box_iou(kept_boxes, d.box[None]).max() < c.match_iou)]
@@ -210,6 +225,8 @@ class FaceTracker:
         """A track's fate at a detector run (True: keep it). ``found``: its landmarks from the
         detection that matched it, or ``None`` when no detection did."""
         c = self.config
+        if track.cut:
+            return False
         if found is not None and track_failure(found, shape, None, c.health) is None:
             drifted = box_iou(track.box[None], box_from_points(found.landmarks)[None])[0, 0] < c.relocate_iou
             if track.failure or track.suspect or drifted:
