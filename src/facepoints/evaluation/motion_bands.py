@@ -93,7 +93,7 @@ def record_bands(landmarker: Landmarker, records: Sequence[FaceRecord], per_band
 
 
 def _detectable(landmarker: Landmarker, clip: MotionClip) -> bool:
-    dets = landmarker.detect_faces(next(iter(clip.frames())))
+    dets = landmarker._detect_faces(next(iter(clip.frames())))
     truth_box = box_from_points(clip.truth[0])[None]
     return bool(dets) and box_iou(np.stack([d.box for d in dets]), truth_box).max() >= MATCH_IOU
 
