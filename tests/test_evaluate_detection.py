@@ -47,7 +47,7 @@ def test_cli_finds_the_face_as_is_and_turned(astronaut_list, tmp_path):
     assert set(sets) == {"as is", "rotated +90 deg", "rotated -90 deg"}
     for s in sets.values():
         assert s["found"] == s["faces"] == 1 and s["nme_found"] < 0.06 and s["fr"] == 0.0
-    assert report["false_detections"] == {"faces": 0, "images_with_any": 0, "images": 6}
+    assert report["false_detections"] == {"faces": 0, "images_with_any": 0, "images": 6, "seed": 0}
     assert set(report["detector_ms"]) == {"640x480", "4000x3000"}
     assert "| as is |" in run.stdout
 
@@ -99,3 +99,49 @@ def test_help_formats():
         run = subprocess.run([sys.executable, "-m", "facepoints.cli.main", *argv], capture_output=True, text=True,
                              env={**os.environ, "PYTHONPATH": SRC}, timeout=120)
         assert run.returncode == 0 and "evaluate-detection" in run.stdout, run.stderr
+
+
+def test_cli_split_val_uses_only_the_validation_faces(astronaut_list, tmp_path):
+    """--split val scores exactly the faces split_records puts in the validation part."""
+    import shutil
+
+    from facepoints.datasets.splits import split_records
+
+    root = astronaut_list.parent
+    names = [f"face_{k:02d}" for k in range(16)]
+    for name in names:
+        for ext in (".png", ".pts"):
+            target = tmp_path / f"{name}{ext}"
+            if not target.exists():
+                shutil.copyfile(root / f"astronaut{ext}", target)
+    listing = tmp_path / "train.txt"
+    listing.write_text("".join(f"{n}.png\n" for n in names))
+    val = split_records(read_image_list(listing), "val", 0.3)
+    assert 0 < len(val) < len(names)
+    out = tmp_path / "val.json"
+    run = _cli(str(listing), "--split", "val", "--val-fraction", "0.3", "--sets", "list", "face-free",
+               "--face-free", "3", "--face-free-seed", "1", "--threads", "1", "--json", str(out))
+    assert run.returncode == 0, run.stderr
+    report = json.loads(out.read_text())
+    assert report["sets"][0]["faces"] == len(val) and report["sets"][0]["found"] == len(val)
+    assert report["false_detections"]["seed"] == 1 and report["false_detections"]["images"] == 3
+    assert "--split val --val-fraction 0.3" in report["command"] and "--face-free-seed 1" in report["command"]
+
+
+@pytest.mark.parametrize("bad", [["--split", "val", "--val-fraction", "1.5"], ["--face-free-seed", "-1"]])
+def test_cli_bad_split_or_seed_is_one_line(astronaut_list, bad):
+    run = _cli(str(astronaut_list), "--sets", "list", *bad)
+    assert run.returncode == 2, run.stdout
+    assert run.stderr.strip().startswith("facepoints evaluate-detection: error: ")
+    assert len(run.stderr.strip().splitlines()) == 1
+
+
+def test_tuning_face_free_images_share_none_with_the_reported_set():
+    pytest.importorskip("skimage")
+    reported, tuning = face_free_images(200), face_free_images(200, seed=1)
+    assert len(tuning) == 200
+    assert all(np.array_equal(x, y) for x, y in zip(tuning, face_free_images(200, seed=1)))
+    seen = {(im.shape, im.tobytes()[:4096]) for im in reported}
+    assert not any((im.shape, im.tobytes()[:4096]) in seen for im in tuning)
+    with pytest.raises(ValueError):
+        face_free_images(5, seed=-1)

@@ -27,8 +27,11 @@ from .schemes import LandmarkScheme, as_plane_points, get_scheme
 MAX_BATCH = 16
 #: roll (degrees) beyond which a detector's estimate gets a second look: BlazeFace's eye
 #: keypoints are within ~2 degrees up to 60 degrees of roll but unreliable near 90 (median error
-#: 18 degrees, some read upside down); on every third 300W common face turned by +-90 degrees,
-#: 45 here gave NME 1.24x upright, 20 (like checking every face) 1.07x, at no cost upright
+#: 18 degrees, some read upside down). Chosen on the validation split of the 300W training list,
+#: never the test set (issue 14): 10 and 20 tie on the faces turned +-90 degrees (found 100 /
+#: 98.5 %, NME 4.84 / 4.53 %), 30 is worse there (-90: NME 5.07 %), and 10 costs the occluded
+#: faces (NME 12.3 % against 9.0 %). Table: docs/detection.md,
+#: `python tools/sweep_detection_thresholds.py ../shared/data/300W/train.txt`.
 DOUBTFUL_ROLL = 20.0
 
 
@@ -48,7 +51,7 @@ class Landmarker:
     and averages (slightly more accurate, about 1.5x the network time). With models that have a
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives, unless the detector scores them at least its ``certain_score``
-    (BlazeFace: 0.65; the face check rejects most faces behind masks) (explicit ``boxes`` are
+    (BlazeFace: 0.6; the face check rejects most faces behind masks) (explicit ``boxes`` are
     always kept). ``min_face_size`` (pixels) is passed to a detector created by name: smaller
     faces are not searched for (the whole image is searched; smaller is slower).
     ``search_rotated`` also searches copies turned by 90/180/270 degrees (4x the detector time);

@@ -33,6 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="in-plane angles of the rotated copies, degrees counter-clockwise")
     p.add_argument("--composite-faces", type=int, default=96, help="faces pasted into the composite photos")
     p.add_argument("--face-free", type=int, default=200, help="face-free images for the false detections")
+    p.add_argument("--split", default="all", choices=["all", "train", "val"],
+                   help="use only the training or validation part of a training list, split as facepoints train "
+                        "does (tune on val, never on the test list)")
+    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
+    p.add_argument("--face-free-seed", type=int, default=0,
+                   help="0: the reported face-free images; other seeds: a disjoint tuning set (other crops, noise)")
     p.add_argument("--every", type=int, default=1, help="use every k-th face of the list (quick runs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the occluded copy and the composites")
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
@@ -43,20 +49,26 @@ def run(args: argparse.Namespace) -> int:
 
     from ..datasets.image_list import read_image_list
     from ..datasets.occluded_copy import occlude_records
+    from ..datasets.splits import split_records
     from ..evaluation.detection import count_false_detections, detection_table, score_condition
     from ..evaluation.detection_sets import composites, face_free_images, rotated_copies
     from ..landmarker import Landmarker
 
-    if args.every < 1 or args.composite_faces < 1 or args.face_free < 0:
-        raise ValueError("--every and --composite-faces must be >= 1 and --face-free >= 0")
-    records = read_image_list(args.data)[::args.every]
+    if args.every < 1 or args.composite_faces < 1 or args.face_free < 0 or args.face_free_seed < 0:
+        raise ValueError("--every and --composite-faces must be >= 1, --face-free and --face-free-seed >= 0")
+    if not 0.0 < args.val_fraction < 1.0:
+        raise ValueError(f"--val-fraction must be between 0 and 1, not {args.val_fraction:g}")
+    records = split_records(read_image_list(args.data), args.split, args.val_fraction)[::args.every]
+    if not records:
+        raise ValueError(f"no faces in the {args.split} split of {args.data}")
     if args.json is not None:
         input_guard(args, records).claim(args.json)
     cv2.setNumThreads(1)
     lm = Landmarker(args.model, detector=None if args.detector == "none" else args.detector, backend=args.backend,
                     threads=args.threads, min_face_size=args.min_face_size, search_rotated=args.search_rotated)
     print(f"{lm!r}, detector {lm.detector!r}, search_rotated={lm.search_rotated}; "
-          f"{len(records)} faces of {args.data}")
+          f"{len(records)} faces of {args.data}"
+          + ("" if args.split == "all" else f" ({args.split} split)"))
     results = []
     sets = {
         "list": lambda: ("as is", ((im, r.landmarks[None]) for r in records for im in [_load(r)])),
@@ -79,9 +91,10 @@ def run(args: argparse.Namespace) -> int:
     report = {"command": "facepoints evaluate-detection " + " ".join(_argv(args)), "detector": repr(lm.detector),
               "sets": [r.to_dict() for r in results]}
     if "face-free" in args.sets:
-        false, hit, n = count_false_detections(lm, face_free_images(args.face_free))
-        print(f"false detections on {n} face-free images: {false} (in {hit} images)")
-        report["false_detections"] = {"faces": false, "images_with_any": hit, "images": n}
+        false, hit, n = count_false_detections(lm, face_free_images(args.face_free, seed=args.face_free_seed))
+        print(f"false detections on {n} face-free images (seed {args.face_free_seed}): {false} (in {hit} images)")
+        report["false_detections"] = {"faces": false, "images_with_any": hit, "images": n,
+                                      "seed": args.face_free_seed}
     report["detector_ms"] = _detector_times(lm.detector)
     print("detector alone, one call: " + ", ".join(f"{k} {v:.1f} ms" for k, v in report["detector_ms"].items()))
     if args.json is not None:
@@ -103,6 +116,10 @@ def _argv(args: argparse.Namespace) -> list[str]:
         if value not in (None, "default", 1, 0):
             out.append(f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else
                        f"--{key.replace('_', '-')} {value}")
+    if args.split != "all":
+        out.append(f"--split {args.split} --val-fraction {args.val_fraction:g}")
+    if args.face_free_seed:
+        out.append(f"--face-free-seed {args.face_free_seed}")
     if args.search_rotated:
         out.append("--search-rotated")
     if list(args.sets) != list(CONDITIONS):
