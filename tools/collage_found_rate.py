@@ -13,7 +13,6 @@ detections count as false (some crops hold a second, unannotated person). Nothin
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 import time
 from pathlib import Path
@@ -26,6 +25,7 @@ from facepoints.datasets.image_list import read_image_list
 from facepoints.detectors import create_detector
 from facepoints.geometry import box_from_points
 from facepoints.pipeline.images import load_image
+from tool_options import key_value_option
 
 REPO = Path(__file__).resolve().parents[1]
 SIZES = (40, 50, 60, 80, 100, 140, 200, 300, 400)
@@ -60,18 +60,10 @@ def collage(list_path: Path, seed: int = 0) -> tuple[np.ndarray, list[tuple[floa
     return out, faces
 
 
-def _option(text: str) -> tuple[str, object]:
-    key, _, value = text.partition("=")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("detector")
-    parser.add_argument("--option", "-o", action="append", type=_option, default=[], metavar="KEY=VALUE")
+    parser.add_argument("--option", "-o", action="append", type=key_value_option, default=[], metavar="KEY=VALUE")
     parser.add_argument("--list", type=Path, default=REPO / "../shared/data/300W/test_common.txt")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

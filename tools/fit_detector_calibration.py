@@ -20,7 +20,6 @@ sizes of its image pyramid, so a fit at one face size carries that size's roundi
 from __future__ import annotations
 
 import argparse
-import ast
 import dataclasses
 import datetime as _dt
 import json
@@ -38,20 +37,11 @@ from facepoints.detectors import create_detector
 from facepoints.geometry import box_from_points, box_iou
 from facepoints.pipeline.box_calibration import BoxCalibration
 from facepoints.pipeline.images import load_image
+from tool_options import key_value_option
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_LIST = "../shared/data/300W/train.txt"
 CAL_DIR = REPO / "src" / "facepoints" / "pipeline" / "calibrations"
-
-
-def _parse_option(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
 
 
 def _parse_range(text: str) -> tuple[float, float]:
@@ -89,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("detector", help="registered detector name (dlib_hog, opencv_haar, ...)")
     parser.add_argument("--list", default=DEFAULT_LIST,
                         help=f"image list, relative to the repository root (default {DEFAULT_LIST})")
-    parser.add_argument("--option", "-o", action="append", type=_parse_option, default=[],
+    parser.add_argument("--option", "-o", action="append", type=key_value_option, default=[],
                         metavar="KEY=VALUE", help="detector keyword argument (repeatable)")
     parser.add_argument("--iou", type=float, default=0.3, help="min IoU to match a detection to a face")
     parser.add_argument("--rescale", type=_parse_range, default=(0.5, 1.5), metavar="LO,HI",

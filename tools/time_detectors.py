@@ -12,7 +12,6 @@ of ``--repeat`` runs after one warm-up run, and how many faces each detector fou
 from __future__ import annotations
 
 import argparse
-import ast
 import statistics
 import sys
 import time
@@ -22,6 +21,7 @@ import numpy as np
 from skimage import data as skd
 
 from facepoints.detectors import create_detector
+from tool_options import key_value_option
 
 
 def photos() -> dict[str, tuple[np.ndarray, int]]:
@@ -42,18 +42,10 @@ def photos() -> dict[str, tuple[np.ndarray, int]]:
     return {"640x480": (small, 1), "4000x3000": (scene, 12)}
 
 
-def _option(text: str) -> tuple[str, object]:
-    key, _, value = text.partition("=")
-    try:
-        return key, ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key, value
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("detectors", nargs="+")
-    parser.add_argument("--option", "-o", action="append", type=_option, default=[], metavar="KEY=VALUE",
+    parser.add_argument("--option", "-o", action="append", type=key_value_option, default=[], metavar="KEY=VALUE",
                         help="keyword argument for every BlazeFace detector (repeatable)")
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--large-only", action="store_true")
