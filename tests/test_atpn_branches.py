@@ -177,7 +177,7 @@ def test_losses_follow_the_thesis_equations():
 def registered(multitask, tmp_path_factory):
     """The multitask network registered (torch + multi-output ONNX) as a user model for this module."""
     pytest.importorskip("onnx")
-    from facepoints.pipeline.export import export_onnx
+    from facepoints.registry.export import export_onnx
 
     folder = tmp_path_factory.mktemp("weights")
     torch.save(multitask.state_dict(), folder / f"{TEST_MODEL}.pt")

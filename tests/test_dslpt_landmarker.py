@@ -167,7 +167,7 @@ def test_half_stored_onnx_weights_compute_like_float32(tmp_path, astronaut):
     """``store_weights_half`` (package_model --half): about half the file, same outputs in float32."""
     import onnxruntime as ort
 
-    from facepoints.pipeline.export import export_onnx, store_weights_half
+    from facepoints.registry.export import export_onnx, store_weights_half
 
     torch.manual_seed(0)
     model = DSLPT(DSLPTConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2),

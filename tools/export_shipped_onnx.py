@@ -1,7 +1,7 @@
 """Re-export a shipped model's ONNX files from its shipped PyTorch weights and update its card.
 
 Writes ``<name>.onnx`` and, for a coarse-to-fine model (DSLPT), ``<name>_stagesK.onnx`` for each
-other stage count, with the project's export code (``pipeline.export.export_model_files``), and
+other stage count, with the project's export code (``registry.export.export_model_files``), and
 puts their sha256 in the card. Needs the ``[train]`` extra (PyTorch, onnx).
 
 Usage:
@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from facepoints.pipeline.export import export_model_files
+from facepoints.registry.export import export_model_files
 from facepoints.registry import create_model, get_card
 
 ROOT = Path(__file__).resolve().parents[1] / "src/facepoints/registry"

@@ -11,7 +11,7 @@ from torch import nn
 from tqdm import tqdm
 
 from ..models.cost import count_flops, count_parameters, cpu_ms_per_call
-from ..pipeline.export import export_onnx
+from ..registry.export import export_onnx
 from ..pipeline.runtime import OnnxRuntime
 from ..registry import build_network
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from ..pipeline.export import export_model_files
+from .export import export_model_files
 from .card import ModelCard, sha256_of
 from .checkpoint import Checkpoint
 from .trained import checkpoint_file

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from ..pipeline.export import export_onnx
+from .export import export_onnx
 from ..schemes import LandmarkScheme, register_scheme
 from . import list_models, register_model, sha256_of
 from .card import ModelCard

@@ -1,6 +1,6 @@
 """Sample images shipped with the package (so ``facepoints detect --sample`` needs no extra).
 
-``astronaut.jpg``: Eileen Collins, NASA portrait (public domain), as in scikit-image's
+``assets/astronaut.jpg``: Eileen Collins, NASA portrait (public domain), as in scikit-image's
 ``skimage.data.astronaut()`` (512 x 512), stored as JPEG (quality 92).
 """
 from __future__ import annotations
@@ -19,5 +19,5 @@ def sample_image(name: str) -> np.ndarray:
         raise ValueError(f"unknown sample {name!r}; samples: {', '.join(SAMPLES)}")
     from PIL import Image
 
-    with resources.as_file(resources.files(__name__).joinpath(f"{name}.jpg")) as path, Image.open(path) as image:
+    with resources.as_file(resources.files(__name__).joinpath("assets", f"{name}.jpg")) as path, Image.open(path) as image:
         return np.asarray(image.convert("RGB"))

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from ..registry.card import sha256_of
+from .card import sha256_of
 
 
 class MultitaskExport(nn.Module):
@@ -83,7 +83,7 @@ def export_model_files(network: nn.Module, size: int, folder: str | Path, name: 
     """Write ``name.onnx`` (the network's default stages) into ``folder`` and, for a coarse-to-fine
     network, ``name_stagesK.onnx`` for each other stage count K; weights stored as float16 when
     ``half``. Returns the model card's ``weights`` entries: ``{key: {"file", "sha256"}}``."""
-    from ..registry import onnx_weights_key
+    from . import onnx_weights_key
 
     folder = Path(folder)
     trained = network.capabilities.stages
