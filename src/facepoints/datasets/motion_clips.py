@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from ..geometry import apply_affine, box_from_points, similarity_matrix
+from .synthetic_video import ClipTimeline
 
 #: band -> (px a frame, degrees a frame, zoom a frame) ranges at 640x480; each clip draws
 #: its rates uniformly inside its band's ranges
@@ -66,7 +67,7 @@ class MotionSpec:
 
 
 @dataclass
-class MotionClip:
+class MotionClip(ClipTimeline):
     """A rendered-on-demand clip: ``frames()`` yields RGB frames, ``truth`` is (T, N, 2)."""
 
     spec: MotionSpec
@@ -81,13 +82,6 @@ class MotionClip:
     occluder_path: np.ndarray       # (T, 2), NaN when absent
     occluder_axes: tuple[int, int]
     seed: int
-
-    @property
-    def times(self) -> np.ndarray:
-        return np.arange(self.spec.frames) / self.spec.fps
-
-    def __len__(self) -> int:
-        return self.spec.frames
 
     def frames(self) -> Iterator[np.ndarray]:
         """The (H, W, 3) uint8 RGB frames, one at a time."""

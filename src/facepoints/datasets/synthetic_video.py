@@ -49,8 +49,20 @@ class ClipSpec:
             raise ValueError("a clip needs frames >= 2, fps > 0 and smoothness > 0")
 
 
+class ClipTimeline:
+    """Frame count and frame times of a clip whose ``spec`` has ``frames`` and ``fps``
+    (``ClipSpec``, ``motion_clips.MotionSpec``)."""
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(self.spec.frames) / self.spec.fps
+
+    def __len__(self) -> int:
+        return self.spec.frames
+
+
 @dataclass
-class SyntheticClip:
+class SyntheticClip(ClipTimeline):
     """A clip: ``frames()`` renders the RGB frames; ``truth`` (T, N, 2) is the ground truth.
 
     ``matrices`` (T, 2, 3) map still-image pixels to frame pixels; ``gains`` (T,) are the
@@ -70,13 +82,6 @@ class SyntheticClip:
     @property
     def truth(self) -> np.ndarray:
         return np.stack([apply_affine(m, self.landmarks) for m in self.matrices])
-
-    @property
-    def times(self) -> np.ndarray:
-        return np.arange(self.spec.frames) / self.spec.fps
-
-    def __len__(self) -> int:
-        return self.spec.frames
 
     def frames(self) -> Iterator[np.ndarray]:
         """The (H, W, 3) uint8 RGB frames, rendered one at a time (same size as the still)."""
