@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -16,8 +17,8 @@ from tqdm import tqdm
 
 from ..pipeline.overwrite import OutputGuard
 from ..samples import SAMPLES, sample_image
-from .common import add_model_arguments, one_line, to_json
-from .detect_outputs import check_replaceable, is_earlier_overlay, output_paths
+from .common import add_checkpoint_argument, add_model_arguments, model_name, one_line, to_json
+from .detect_outputs import check_replaceable, detect_record, is_earlier_overlay, output_paths
 from .points_file import read_points_file
 from .quiet import native_stderr_silenced
 
@@ -34,6 +35,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output folder (may be an input folder; files it holds are replaced only when an "
                         "earlier run wrote them)")
     add_model_arguments(p)
+    add_checkpoint_argument(p)
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
                    help="explicit tight face box in pixels (repeatable); skips the detector")
@@ -108,15 +110,16 @@ def run(args: argparse.Namespace) -> int:
     jobs: list[tuple[str, object]] = [(args.sample, sample_image(args.sample))] if args.sample else []
     jobs += [(p.stem, p) for p in files]
     jobs = list(zip(unique_stems([stem for stem, _ in jobs]), [source for _, source in jobs]))
-    guard = OutputGuard(files + ([args.points] if args.points else []))
+    guard = OutputGuard(files + [p for p in (args.points, args.checkpoint) if p])
     for stem, _ in jobs:  # every output is checked before the first one is written
         for path in output_paths(args.out, stem, not args.no_overlay):
             check_replaceable(guard.claim(path))
     boxes = [parse_box(b) for b in args.box] if args.box else None
     names, points = read_points_file(args.points) if args.points else (None, None)
-    lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,
-                    stages=args.stages, points=points, min_face_size=args.min_face_size,
-                    search_rotated=args.search_rotated)
+    with tempfile.TemporaryDirectory(prefix="facepoints-") as tmp:  # a --checkpoint's weights, read once here
+        lm = Landmarker(model_name(args, tmp), detector=args.detector, backend=args.backend, threads=args.threads,
+                        stages=args.stages, points=points, min_face_size=args.min_face_size,
+                        search_rotated=args.search_rotated)
     args.out.mkdir(parents=True, exist_ok=True)
     failed, summary = 0, []
     for stem, source in tqdm(jobs, desc="detecting", unit="image", disable=args.no_progress or len(jobs) < 2):
@@ -124,11 +127,8 @@ def run(args: argparse.Namespace) -> int:
             with native_stderr_silenced():
                 rgb = as_rgb(source)
             faces = lm(rgb, boxes=boxes)
-            record = {"image": str(source) if isinstance(source, Path) else f"sample:{stem}",
-                      "width": rgb.shape[1], "height": rgb.shape[0], "model": lm.card.name,
-                      "faces": [f.to_dict() for f in faces]}
-            if points is not None:
-                record["plane_points"] = {"names": names, "points": points.astype(float).round(5).tolist()}
+            record = detect_record(str(source) if isinstance(source, Path) else f"sample:{stem}", rgb.shape,
+                                   lm.card.name, faces, names, points)
             json_path, *overlay = output_paths(args.out, stem, not args.no_overlay)
             json_path.write_text(to_json(record))
             if overlay and not cv2.imwrite(str(overlay[0]), cv2.cvtColor(draw_faces(rgb, faces), cv2.COLOR_RGB2BGR)):

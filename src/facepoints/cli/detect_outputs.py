@@ -4,9 +4,13 @@ they are the only existing files a run replaces."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..pipeline.overwrite import OverwriteError
+from ..results import Face
 
 OVERLAY_SUFFIX = "_overlay.png"
 #: a detect record is a few KB per face; larger JSON beside an overlay is not ours
@@ -16,6 +20,17 @@ MAX_RECORD_BYTES = 50_000_000
 def output_paths(out: Path, stem: str, overlay: bool) -> list[Path]:
     """The files written for one image: its JSON record, then its overlay PNG (when drawn)."""
     return [out / f"{stem}.json"] + ([out / f"{stem}{OVERLAY_SUFFIX}"] if overlay else [])
+
+
+def detect_record(image: str, shape: tuple[int, ...], model: str, faces: Sequence[Face],
+                  names: list[str] | None = None, points: np.ndarray | None = None) -> dict:
+    """The JSON record of one image (``NAME.json``; also ``POST /api/detect``'s answer): image name,
+    width, height, model, faces, and the plane points asked for (``names`` may be ``None``)."""
+    record = {"image": image, "width": int(shape[1]), "height": int(shape[0]), "model": model,
+              "faces": [f.to_dict() for f in faces]}
+    if points is not None:
+        record["plane_points"] = {"names": names, "points": np.asarray(points).astype(float).round(5).tolist()}
+    return record
 
 
 def is_detect_record(path: Path) -> bool:
