@@ -1,4 +1,4 @@
-"""The inference layers never import the training, evaluation or command-line layers (issue 15,
+"""The inference layers never import the training, evaluation, command-line or web layers (issue 15,
 acceptance): a static scan of every import statement, function-level ones included."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "facepoints"
 INFERENCE = ("landmarker", "pipeline", "registry", "models", "schemes", "geometry", "detectors", "results",
              "drawing", "tracking")
-FORBIDDEN = ("training", "evaluation", "cli")
+FORBIDDEN = ("training", "evaluation", "cli", "web")
 
 
 def _modules(layer: str) -> list[Path]:
@@ -46,7 +46,7 @@ def test_the_scan_resolves_relative_and_function_level_imports(tmp_path):
     assert not _offending("facepoints.trainingx") and not _offending("facepoints.registry")
 
 
-def test_inference_layers_do_not_import_training_evaluation_or_cli():
+def test_inference_layers_do_not_import_training_evaluation_cli_or_web():
     bad = [f"{path.relative_to(PACKAGE)}:{line} imports {name}"
            for layer in INFERENCE for path in _modules(layer) for line, name in _imported(path) if _offending(name)]
     assert not bad, "\n".join(bad)

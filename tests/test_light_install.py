@@ -39,7 +39,7 @@ def test_import_loads_neither_torch_nor_opencv():
     assert loaded(run_python("import facepoints" + REPORT)) == []
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["models"], ["detect", "--help"], ["train", "--help"]])
+@pytest.mark.parametrize("argv", [["--help"], ["models"], ["detect", "--help"], ["train", "--help"], ["serve", "--help"]])
 def test_cli_help_and_models_do_not_import_torch(argv):
     """Nor matplotlib (about 1 s of start-up): the command modules import their work in ``run``."""
     code = f"from facepoints.cli.main import main\ntry:\n    main({argv!r})\nexcept SystemExit:\n    pass" + REPORT
@@ -125,6 +125,9 @@ assert len(faces) == 1 and faces[0].pose is not None, faces
 assert importlib.util.find_spec("torch") is None, "pip install . installed torch"
 """ + REPORT
     assert "torch" not in loaded(run_python(code, cwd=tmp_path, python=python))
+    serve = subprocess.run([str(env_dir / "bin" / "facepoints"), "serve", "--port", "0"], capture_output=True,
+                           text=True, timeout=300)  # the web page is the [web] extra: one line says so
+    assert serve.returncode == 2 and serve.stderr.count("\n") == 1 and "[web]" in serve.stderr, serve.stderr
 
 
 def test_declared_capabilities_match_the_networks():
