@@ -252,7 +252,7 @@ function escapeHtml(text) {
 function drawPlane() {
   const svg = $("plane");
   const usable = takesPoints() && state.anchors;
-  svg.hidden = !usable;
+  svg.toggleAttribute("hidden", !usable);  // an SVG element has no .hidden property
   $("clear-points").hidden = !usable || !state.planePoints.length;
   $("plane-help").textContent = usable
     ? "Click anywhere on this face plane to ask the model for that point; it is placed on the photo at once."
