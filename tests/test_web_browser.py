@@ -90,6 +90,20 @@ def test_the_sample_button_runs_the_shipped_portrait(browser, web_server):
     assert record["image"] == "astronaut.jpg" and len(record["faces"]) == 1
 
 
+def test_a_bad_upload_shows_the_servers_one_line_and_the_next_photo_works(browser, web_server, tmp_path):
+    browser.get(web_server.url + "/")
+    wait_for(browser, "return document.body.dataset.state == 'idle'")
+    (tmp_path / "notes.txt").write_text("not a photo\n")
+    browser.find_element("id", "file").send_keys(str(tmp_path / "notes.txt"))
+    wait_for(browser, "return document.body.dataset.state == 'error'")
+    status = browser.find_element("id", "status")
+    assert status.text == "notes.txt: not a readable image (unknown or corrupt format)"
+    assert "error" in status.get_attribute("class") and browser.find_element("id", "download").get_attribute("disabled")
+    browser.find_element("id", "file").send_keys(str(SAMPLE))
+    wait_for(browser, "return document.body.dataset.state == 'ready' && "
+                      "document.querySelectorAll('#overlay circle.landmark').length == 68")
+
+
 def test_the_page_draws_pose_axes_as_the_overlays_do(browser, web_server):
     """The page's JavaScript port of ``facepoints.geometry.pose_axes_2d`` agrees with it."""
     if not browser.current_url.startswith(web_server.url):

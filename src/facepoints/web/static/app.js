@@ -14,7 +14,7 @@ const PLANE_COLOUR = "#ff2d95";
 const $ = (id) => document.getElementById(id);
 const state = {
   models: [], model: null, image: null, record: null, pointsRecord: null,
-  anchors: null, planePoints: [], request: 0, pointsRequest: 0,
+  anchors: null, planePoints: [], sent: { record: 0, pointsRecord: 0 },
 };
 
 // ---- small helpers ---------------------------------------------------------------------------
@@ -228,7 +228,11 @@ function drawLegend(record, k) {
 function summarise() {
   const rec = state.record;
   const box = $("summary");
-  if (!rec) { box.textContent = "No photo yet."; return; }
+  if (!rec) {
+    box.textContent = state.image ? "No result for this photo." : "No photo yet.";
+    for (const id of ["download", "download-points", "download-plane"]) $(id).disabled = true;
+    return;
+  }
   const rows = rec.faces.map((f, n) => {
     const bits = [`<b>face ${n + 1}</b>`, `${f.landmarks.length} points`];
     if (f.confidence !== undefined) bits.push(`face prob ${f.confidence.toFixed(2)}`);
@@ -338,47 +342,46 @@ function form(extra = {}) {
   return data;
 }
 
+// POST /api/detect; its answer goes to state[kind] ("record" or "pointsRecord") unless a newer
+// request of the same kind went out meanwhile (then false). body[data-state|data-points] follows it.
+async function post(kind, body) {
+  const id = ++state.sent[kind];
+  const flag = kind === "record" ? "state" : "points";
+  document.body.dataset[flag] = "busy";
+  try {
+    const answer = await api("/api/detect", { method: "POST", body });
+    if (id !== state.sent[kind]) return false;
+    state[kind] = answer;
+    document.body.dataset[flag] = "ready";
+  } catch (err) {
+    if (id !== state.sent[kind]) return false;
+    state[kind] = null;
+    setStatus(err.message, "error");
+    document.body.dataset[flag] = "error";
+  }
+  return true;
+}
+
 async function detect() {
   if (!state.image) return;
-  const id = ++state.request;
-  document.body.dataset.state = "busy";
   setStatus(`Finding faces with ${state.model}…`, "busy");
   const started = performance.now();
-  try {
-    const record = await api("/api/detect", { method: "POST", body: form() });
-    if (id !== state.request) return;
-    state.record = record;
+  if (!(await post("record", form()))) return;
+  const record = state.record;
+  if (record) {
     const ms = Math.round(performance.now() - started);
     const n = record.faces.length;
     setStatus(n ? `${n} face${n > 1 ? "s" : ""} · ${record.faces[0].landmarks.length} landmarks each · ${ms} ms`
       : `No face found in ${record.image} (${ms} ms).`, n ? "ok" : "");
-    document.body.dataset.state = "ready";
-  } catch (err) {
-    if (id !== state.request) return;
-    state.record = null;
-    setStatus(err.message, "error");
-    document.body.dataset.state = "error";
   }
   drawOverlay();
   summarise();
-  if (state.record && takesPoints() && state.planePoints.length) detectPoints();
+  if (record && takesPoints() && state.planePoints.length) detectPoints();
 }
 
 async function detectPoints() {
   if (!state.image || !state.record || !takesPoints()) return;
-  const id = ++state.pointsRequest;
-  document.body.dataset.points = "busy";
-  try {
-    const rec = await api("/api/detect", { method: "POST", body: form({ points: JSON.stringify(planeFile()) }) });
-    if (id !== state.pointsRequest) return;
-    state.pointsRecord = rec;
-    document.body.dataset.points = "ready";
-  } catch (err) {
-    if (id !== state.pointsRequest) return;
-    state.pointsRecord = null;
-    setStatus(err.message, "error");
-    document.body.dataset.points = "error";
-  }
+  if (!(await post("pointsRecord", form({ points: JSON.stringify(planeFile()) })))) return;
   drawOverlay();
   summarise();
 }
