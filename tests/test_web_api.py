@@ -121,6 +121,15 @@ def test_a_bad_upload_gets_4xx_and_one_line_then_the_next_request_works(web_serv
     assert status == 200 and len(record["faces"]) == 1
 
 
+def test_wrong_paths_and_methods_answer_json_too(web_server):
+    import urllib.request
+
+    from web_helpers import send
+
+    assert web_server.get("/api/nothing") == (404, {"error": "Not Found"})
+    assert send(urllib.request.Request(web_server.url + "/api/detect")) == (405, {"error": "Method Not Allowed"})
+
+
 def test_concurrent_requests_share_one_landmarker_and_agree(web_server):
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: detect(web_server), range(8)))

@@ -96,7 +96,10 @@ def create_app(default_model: str = DEFAULT_MODEL, backend: str = "auto", thread
     routes = [Route("/", index), Route("/api/models", models), Route("/api/models/{name:path}/plane", plane),
               Route("/api/sample", sample), Route("/api/detect", detect, methods=["POST"]),
               Mount("/static", StaticFiles(packages=[(__package__, "static")]), name="static")]
-    return Starlette(routes=routes)
+    async def http_error(request: Request, exc: Exception) -> Response:  # e.g. 404 for a path, 405 for a method
+        return error(str(getattr(exc, "detail", exc)), getattr(exc, "status_code", 500))
+
+    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
 
 
 def run_detect(pool: ModelPool, data: bytes, name: str, model: str, names, points) -> dict:

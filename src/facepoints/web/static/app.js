@@ -209,7 +209,8 @@ function drawPlaneMarks(svg, r) {
 function drawLegend(record, k) {
   const legend = $("legend");
   const items = [];
-  const swatch = (colour, text, shape = "dot") => `<span class="item"><i class="${shape}" style="--c:${colour}"></i>${text}</span>`;
+  const swatch = (colour, text, shape = "dot") =>
+    `<span class="item"><i class="${shape}" style="--c:${colour}"></i>${escapeHtml(text)}</span>`;
   const groups = (state.models.find((m) => m.name === record.model) || {}).groups || {};
   const names = Object.keys(groups);
   if (record.faces.length) {
