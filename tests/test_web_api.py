@@ -97,7 +97,7 @@ def test_plane_gives_a_tufa_models_anchors_only(web_server):
 
 BAD = {
     "text file": ({"image": ("notes.txt", b"just some words\n")}, {}, 400, "notes.txt: not a readable image"),
-    "empty file": ({"image": ("empty.jpg", b"")}, {}, 400, "empty.jpg: the file is empty"),
+    "empty file": ({"image": ("empty.jpg", b"")}, {}, 400, "empty.jpg: empty (0 bytes)"),
     "1x1 image": ({"image": ("dot.png", png(1, 1))}, {}, 400, "dot.png: "),
     "huge header": ({"image": ("bomb.png", png_declaring(30000, 30000))}, {}, 400, "bomb.png: "),
     "over 32 MB": ({"image": ("big.jpg", b"\xff" * (34 * 2**20))}, {}, 413, "upload limit"),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import cv2
 
-from . import (benchmark, cost, detect, evaluate, evaluate_branches, evaluate_detection, evaluate_occlusion, finetune,
+from . import (annotate, benchmark, cost, detect, evaluate, evaluate_branches, evaluate_detection, evaluate_occlusion, finetune,
                models, package, plane, serve, stability, track, train, train_branches)
 from ..torch_required import explain_missing
 from .common import one_line
@@ -20,7 +20,7 @@ COMMANDS = {
     "train": train, "train-branches": train_branches, "finetune": finetune, "package": package,
     "evaluate": evaluate, "evaluate-branches": evaluate_branches, "evaluate-occlusion": evaluate_occlusion,
     "evaluate-detection": evaluate_detection,
-    "stability": stability, "benchmark": benchmark, "cost": cost, "serve": serve,
+    "stability": stability, "benchmark": benchmark, "cost": cost, "annotate": annotate, "serve": serve,
 }
 
 
