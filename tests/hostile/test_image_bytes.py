@@ -42,6 +42,8 @@ def test_bomb_bytes_are_refused_from_the_header(tmp_path):
     data = bomb_png(tmp_path / "bomb.png", 30000, 30000).read_bytes()
     with pytest.raises(ImageError, match="more than the limit"):
         decode_image(data)
+    with pytest.raises(ImageError, match=r"^bomb\.png: image header declares 900,000,000 pixels"):
+        decode_image(data, source="bomb.png")  # named by its source, not by Python's BytesIO repr
 
 
 def test_lying_png_chunk_in_bytes_is_refused(tmp_path, astronaut):

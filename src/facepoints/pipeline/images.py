@@ -83,7 +83,7 @@ def decode_image(data: bytes | bytearray | memoryview, source: str = "image byte
         raise TypeError(f"{source}: expected bytes, got {type(data).__name__}")
     if len(data) == 0:
         raise ImageError(f"{source}: empty (0 bytes)")
-    size, orientation = read_header(io.BytesIO(data))
+    size, orientation = read_header(io.BytesIO(data), source)
     if size is not None:
         check_pixel_count(*size, source)
     return _decode(np.frombuffer(data, np.uint8), source, orientation)
@@ -134,8 +134,9 @@ def check_png_chunks(data: np.ndarray, source: str) -> None:
         pos += 12 + length
 
 
-def read_header(path: str | Path | io.BytesIO) -> tuple[tuple[int, int] | None, int]:
-    """``((width, height), orientation)`` from an image file's header without decoding its pixels.
+def read_header(path: str | Path | io.BytesIO, source: str | None = None) -> tuple[tuple[int, int] | None, int]:
+    """``((width, height), orientation)`` from an image file's header without decoding its pixels
+    (``source`` names it in errors; default: ``path``).
 
     The size is ``None`` when Pillow cannot read the header (unknown or corrupt format); the EXIF
     orientation is 1 (upright) when absent or unreadable. ``ImageError`` when
@@ -152,7 +153,7 @@ def read_header(path: str | Path | io.BytesIO) -> tuple[tuple[int, int] | None, 
     except _PILImage.DecompressionBombError as exc:  # its message has the declared pixel count
         found = re.search(r"\((\d+) pixels\)", str(exc))
         count = f"{int(found.group(1)):,}" if found else f"more than {2 * _PILImage.MAX_IMAGE_PIXELS:,}"
-        raise ImageError(f"{path}: image header declares {count} pixels, more than the limit of "
+        raise ImageError(f"{source or path}: image header declares {count} pixels, more than the limit of "
                          f"{min(max_pixels(), 2 * _PILImage.MAX_IMAGE_PIXELS):,} (a decompression bomb?)") from None
     except Exception:  # noqa: BLE001 - unreadable for Pillow: OpenCV may still decode it
         return None, 1
