@@ -8,6 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from web_helpers import web_server  # noqa: F401 - one `facepoints serve` for the web tests of a session
+
 # The astronaut's face in skimage.data.astronaut() (512x512), as a loose xyxy box. Tests only
 # rely on it to say "the face is about here", never on a model's exact accuracy.
 ASTRONAUT_FACE = (175.0, 75.0, 266.0, 167.0)

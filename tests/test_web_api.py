@@ -15,7 +15,6 @@ from PIL import Image
 from facepoints.cli.main import main
 from facepoints.registry import unregister_model
 from hostile.image_bombs import bomb_png
-from web_helpers import web_server  # noqa: F401 - the session's server
 
 pytest.importorskip("starlette")
 SAMPLE = Path(__file__).resolve().parents[1] / "src" / "facepoints" / "samples" / "assets" / "astronaut.jpg"

@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from facepoints.geometry import pose_axes_2d
-from web_helpers import web_server  # noqa: F401 - the session's server
 
 pytest.importorskip("selenium")
 CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome") if shutil.which(n)), None)
