@@ -433,6 +433,12 @@ function modelInfo() {
   if (m.capabilities.stages) caps.push(`${m.capabilities.stages} stages`);
   if (m.capabilities.takes_points) caps.push("any plane point");
   $("model-info").textContent = `${m.architecture.toUpperCase()} · ${m.scheme}${caps.length ? " · " + caps.join(", ") : ""}`;
+  // toggles for what this model does not give are greyed out (their setting is kept for the next model)
+  for (const [id, output] of [["show-ellipses", "sigma"], ["show-pose", "pose"]]) {
+    const absent = !m.capabilities.outputs.includes(output);
+    $(id).disabled = absent;
+    $(id).parentElement.classList.toggle("absent", absent);
+  }
 }
 
 async function init() {
