@@ -149,3 +149,26 @@ def test_serve_refuses_an_unknown_model_and_a_taken_port_in_one_line(web_server,
     port = web_server.url.rsplit(":", 1)[1]
     assert main(["serve", "--port", port]) == 2
     assert capsys.readouterr().err == f"facepoints serve: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+
+
+def test_the_pool_makes_each_landmarker_once_and_keeps_the_last_point_sets(web_server, tmp_path):
+    """In this process: threads asking at once for a model's first ``Landmarker`` share one; prompted
+    ones are kept for the last ``PROMPTED_KEPT`` point sets."""
+    from facepoints.registry.trained import register_checkpoint
+    from facepoints.web.pool import PROMPTED_KEPT, ModelPool
+
+    name = register_checkpoint(web_server.checkpoint, tmp_path, name="tiny_pool", onnx=False)
+    try:
+        pool = ModelPool("atpn_lite0_68", threads=1)
+        with ThreadPoolExecutor(4) as threads:
+            made = list(threads.map(lambda _: pool.landmarker(name), range(4)))
+        assert all(lm is made[0] for lm in made)
+        sets = [np.array([[0.0, 0.1 * i]], np.float32) for i in range(PROMPTED_KEPT + 1)]
+        first = pool.landmarker(name, sets[0])
+        assert pool.landmarker(name, sets[0].copy()) is first  # the same points, the same Landmarker
+        for points in sets[1:]:
+            pool.landmarker(name, points)
+        assert pool.landmarker(name, sets[-1]) is not first and pool.landmarker(name, sets[0]) is not first
+        np.testing.assert_array_equal(pool.anchors(name), pool.landmarker(name).plane_points())
+    finally:
+        unregister_model(name)

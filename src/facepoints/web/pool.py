@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 
@@ -13,21 +15,23 @@ from ..registry import get_card, list_models
 from ..schemes import get_scheme
 from .errors import RequestError
 
-#: prompted Landmarkers (one per plane-point set) kept for reuse, most recent first out last
+#: prompted Landmarkers (one per plane-point set) kept for reuse, the least recently used dropped first
 PROMPTED_KEPT = 8
+T = TypeVar("T")
 
 
 class ModelPool:
-    """Landmarkers by model name (``default`` first in the page's list), created under a lock."""
+    """Landmarkers by model name (``default`` first in the page's list), each created once."""
 
     def __init__(self, default: str, backend: str = "auto", threads: int | None = None) -> None:
         self.default = default
         self.backend = backend
         self.threads = threads
-        self._plain: dict[str, Landmarker] = {}
+        self._plain: OrderedDict[str, Landmarker] = OrderedDict()
         self._prompted: OrderedDict[tuple[str, bytes], Landmarker] = OrderedDict()
-        self._anchors: dict[str, np.ndarray] = {}
-        self._lock = threading.Lock()
+        self._anchors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()  # guards the caches; each value is made under its own lock
+        self._making: dict[tuple, threading.Lock] = {}
         self.check(default)
 
     @staticmethod
@@ -58,19 +62,13 @@ class ModelPool:
     def landmarker(self, name: str, points: np.ndarray | None = None) -> Landmarker:
         """The shared ``Landmarker`` of ``name`` (prompted with ``points`` when given)."""
         self.check(name)
-        with self._lock:
-            if points is None:
-                if name not in self._plain:
-                    self._plain[name] = Landmarker(name, backend=self.backend, threads=self.threads)
-                return self._plain[name]
-            key = (name, np.asarray(points, np.float32).tobytes())
-            if key not in self._prompted:
-                backend = "auto" if self.backend == "onnx" else self.backend
-                self._prompted[key] = Landmarker(name, backend=backend, threads=self.threads, points=points)
-                while len(self._prompted) > PROMPTED_KEPT:
-                    self._prompted.popitem(last=False)
-            self._prompted.move_to_end(key)
-            return self._prompted[key]
+        if points is None:
+            return self._cached(self._plain, name, lambda: Landmarker(name, backend=self.backend,
+                                                                       threads=self.threads))
+        backend = "auto" if self.backend == "onnx" else self.backend  # prompted networks run in PyTorch
+        key = (name, np.asarray(points, np.float32).tobytes())
+        return self._cached(self._prompted, key, lambda: Landmarker(name, backend=backend, threads=self.threads,
+                                                                     points=points), keep=PROMPTED_KEPT)
 
     def anchors(self, name: str) -> np.ndarray:
         """(N, 2) plane anchors of a model that takes plane points; ``RequestError`` for other models."""
@@ -78,8 +76,24 @@ class ModelPool:
         card = get_card(name)
         if not capabilities(card.architecture, card.config).takes_points:
             raise RequestError(f"model {name} ({card.architecture}) takes no plane points; pick a TUFA model", 400)
-        lm = self.landmarker(name)
+        return self._cached(self._anchors, name, lambda: self.landmarker(name).plane_points())
+
+    def _cached(self, cache: OrderedDict, key, make: Callable[[], T], keep: int | None = None) -> T:
+        """``cache[key]``, made by ``make()`` once: other keys are served while it is made (a model
+        loading does not hold up the others). With ``keep``, the least recently used go beyond it."""
         with self._lock:
-            if name not in self._anchors:
-                self._anchors[name] = lm.plane_points()
-            return self._anchors[name]
+            if key in cache:
+                cache.move_to_end(key)
+                return cache[key]
+            making = self._making.setdefault((id(cache), key), threading.Lock())
+        with making:
+            with self._lock:
+                if key in cache:
+                    return cache[key]
+            value = make()
+            with self._lock:
+                cache[key] = value
+                self._making.pop((id(cache), key), None)
+                while keep is not None and len(cache) > keep:
+                    cache.popitem(last=False)
+            return value
