@@ -148,7 +148,8 @@ def test_serve_refuses_an_unknown_model_and_a_taken_port_in_one_line(web_server,
     assert err.startswith("facepoints serve: error: unknown model 'no_such_model'") and err.count("\n") == 1
     port = web_server.url.rsplit(":", 1)[1]
     assert main(["serve", "--port", port]) == 2
-    assert capsys.readouterr().err == f"facepoints serve: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    want = f"facepoints serve: error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
+    assert capsys.readouterr().err == want
 
 
 def test_the_pool_makes_each_landmarker_once_and_keeps_the_last_point_sets(web_server, tmp_path):

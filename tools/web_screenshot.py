@@ -106,7 +106,8 @@ def main() -> None:
             driver.quit()
             server.should_exit = True
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        Image.open(shot).convert("RGB").quantize(args.colours, method=Image.Quantize.FASTOCTREE).save(args.out, optimize=True)
+        picture = Image.open(shot).convert("RGB").quantize(args.colours, method=Image.Quantize.FASTOCTREE)
+        picture.save(args.out, optimize=True)
     print(f"{args.out}: {args.out.stat().st_size // 1024} KB")
 
 
