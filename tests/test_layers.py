@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "facepoints"
-INFERENCE = ("landmarker", "batching", "tables", "pipeline", "registry", "models", "schemes", "geometry", "detectors", "results",
-             "drawing", "tracking")
+INFERENCE = ("landmarker", "batching", "tables", "pipeline", "registry", "models", "schemes", "geometry",
+             "detectors", "results", "drawing", "tracking")
 FORBIDDEN = ("training", "evaluation", "cli")
 
 
