@@ -92,7 +92,7 @@ def test_fp16_halves_the_file_and_existing_outputs_are_never_replaced(tmp_path, 
     assert (tmp_path / "atpn_lite0_68.onnx").stat().st_size < 0.6 * full
     face = Landmarker(detector=None, threads=1)(sample, boxes=[astronaut_face_box])[0]
     got = run_elsewhere(tmp_path, "atpn_lite0_68", sample, astronaut_face_box)
-    assert np.abs(got["landmarks"] - face.landmarks).max() < 0.5  # float16 weights: measured ~0.1 px
+    assert np.abs(got["landmarks"] - face.landmarks).max() < 0.05  # float16 weights: measured 0.008 px
     digests = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()}
     assert main(["export", "atpn_lite0_68", "--out", str(tmp_path)]) == 2
     assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in tmp_path.iterdir()} == digests

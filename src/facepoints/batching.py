@@ -6,7 +6,8 @@ decoded and searched while the current one finishes. Decoding and face detection
 ``workers`` at a time, each worker with its own detector instance (a detector runs one call at
 a time per instance); the network calls of a chunk's images are gathered into calls of up to
 ``batch_size`` crops (:class:`facepoints.pipeline.gather.Gatherer`). OpenCV and ONNX Runtime
-release the GIL while they compute, so threads use every core.
+release the GIL while they compute, so threads use every core. The workers' detectors run one ONNX
+Runtime thread each.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .detectors import Detection, FaceDetector
+from .detectors import Detection, FaceDetector, create_detector
 from .pipeline.gather import Gatherer
 from .pipeline.images import as_rgb
 from .results import ImageResult
@@ -67,11 +68,16 @@ class DetectorPool:
         return getattr(self.first, name)
 
 
-def _own_detector(lm: Landmarker) -> FaceDetector:
-    """A new instance of ``lm``'s detector, made as ``lm`` makes its own."""
-    other = copy.copy(lm)
-    other._detector, other._detector_lock = None, threading.Lock()
-    return other.detector
+def _worker_detector(lm: Landmarker) -> FaceDetector:
+    """A new instance of ``lm``'s detector (by its name, with ``lm``'s ``min_face_size``), with one
+    ONNX Runtime thread where the detector takes ``threads``: the workers are the parallelism,
+    and idle runtime threads spinning beside them would only take cores from them."""
+    name = lm.detector.name
+    options = {} if lm.min_face_size is None else {"min_face_size": lm.min_face_size}
+    try:
+        return create_detector(name, **options, threads=1)
+    except TypeError:  # a detector without a threads option
+        return create_detector(name, **options)
 
 
 def _source_name(image: object) -> str:
@@ -96,8 +102,10 @@ class _Batch:
         self.pool: DetectorPool | None = None
         if lm._detector_arg is not None:
             first = lm.detector  # created (and calibrated) once, as a single call would
-            shared = isinstance(lm._detector_arg, FaceDetector)
-            self.pool = DetectorPool(first, None if shared else lambda: _own_detector(lm), workers)
+            if isinstance(lm._detector_arg, FaceDetector):  # the caller's instance: shared, one call at a time
+                self.pool = DetectorPool(first, None, 1)
+            else:
+                self.pool = DetectorPool(_worker_detector(lm), lambda: _worker_detector(lm), workers)
 
     def view(self, gatherer: Gatherer) -> Landmarker:
         """``lm`` with its network calls gathered and its detector pooled (for one chunk)."""
