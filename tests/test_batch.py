@@ -144,3 +144,25 @@ def test_gatherer_runs_members_together_and_hands_errors_back():
     for t in threads:
         t.join(10)
     assert done == ["network failed"] * 2
+
+
+def test_benchmark_batch_reports_both_paths_side_by_side(tmp_path, capsys):
+    """``facepoints benchmark --batch`` on copies of the shipped sample (a real face each)."""
+    import json
+
+    from facepoints.cli.main import main
+    from facepoints.samples import sample_image
+
+    rgb = sample_image("astronaut")
+    for i in range(4):
+        assert cv2.imwrite(str(tmp_path / f"s{i}.jpg"), cv2.cvtColor(np.roll(rgb, 7 * i, axis=1), cv2.COLOR_RGB2BGR))
+    (tmp_path / "list.txt").write_text("".join(f"s{i}.jpg\n" for i in range(4)))
+    out = tmp_path / "speed.json"
+    assert main(["benchmark", "--batch", str(tmp_path / "list.txt"), "--rounds", "2", "--batch-size", "2",
+                 "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "one-image loop" in text and "images/s" in text and "median" in text
+    row = json.loads(out.read_text())
+    assert row["images"] == 4 and len(row["loop_images_per_s"]) == len(row["batch_images_per_s"]) == 2
+    assert row["faces_loop"] == row["faces_batch"] == 4 and row["median_ratio"] > 0
+    assert main(["benchmark", "--batch", str(tmp_path), "--workers", "0"]) == 2
