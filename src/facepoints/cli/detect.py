@@ -1,4 +1,6 @@
-"""``facepoints detect``: landmarks for images or folders -> JSON + overlay PNG per image.
+"""``facepoints detect``: landmarks for images, folders (``--recursive``) or glob patterns -> JSON +
+overlay PNG per image, or one table (``--format jsonl|csv|parquet``), through ``Landmarker.batch``
+(``--workers`` decode and detect at once; ``--batch-size`` images share a network call).
 
 Nothing it reads is written over (refused before the first write), a folder's overlays from an
 earlier run are not read back as images, existing files are replaced only when an earlier run

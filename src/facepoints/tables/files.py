@@ -51,7 +51,7 @@ def _arrow_schema(pa):
 
 class TableWriter:
     """Writes rows to ``path``: JSON Lines and CSV line by line, flushed (a run that stops keeps
-    what it wrote), Parquet in one go when closed."""
+    what it wrote), Parquet in one go when closed; nothing at all when no row is written."""
 
     def __init__(self, path: str | Path, format: str | None = None) -> None:
         self.path = Path(path)
@@ -61,19 +61,19 @@ class TableWriter:
         self._file = None
         if self.format == "parquet":
             _pyarrow()  # missing pyarrow: one line before any work
-            return
-        self._file = self.path.open("w", encoding="utf-8", newline="")
-        if self.format == "csv":
-            self._csv = csv.writer(self._file)
-            self._csv.writerow(COLUMNS)
-            self._file.flush()
 
     def write(self, rows: Iterable[dict]) -> None:
+        """Add rows (the file is created by the first call: no rows, no file)."""
         rows = list(rows)
         self.rows += len(rows)
         if self.format == "parquet":
             self._kept += rows
             return
+        if self._file is None:
+            self._file = self.path.open("w", encoding="utf-8", newline="")
+            self._csv = csv.writer(self._file)
+            if self.format == "csv":
+                self._csv.writerow(COLUMNS)
         for row in rows:
             if self.format == "jsonl":
                 self._file.write(json.dumps({k: row.get(k) for k in COLUMNS}, allow_nan=False,
@@ -83,7 +83,7 @@ class TableWriter:
         self._file.flush()
 
     def close(self) -> None:
-        if self.format == "parquet":
+        if self.format == "parquet" and self.rows:
             pa, pq = _pyarrow()
             schema = _arrow_schema(pa)
             pq.write_table(pa.Table.from_pylist([{k: r.get(k) for k in COLUMNS} for r in self._kept], schema=schema),
@@ -113,7 +113,7 @@ def _parse(name: str, text: str):
 
 
 def write_table(rows: Iterable[dict], path: str | Path, format: str | None = None) -> Path:
-    """Write ``rows`` to ``path`` (format from its suffix unless given); returns the path."""
+    """Write ``rows`` to ``path`` (format from its suffix unless given; no rows: no file); returns the path."""
     with TableWriter(path, format) as writer:
         writer.write(rows)
     return writer.path
