@@ -164,5 +164,6 @@ def test_benchmark_batch_reports_both_paths_side_by_side(tmp_path, capsys):
     assert "one-image loop" in text and "images/s" in text and "median" in text
     row = json.loads(out.read_text())
     assert row["images"] == 4 and len(row["loop_images_per_s"]) == len(row["batch_images_per_s"]) == 2
-    assert row["faces_loop"] == row["faces_batch"] == 4 and row["median_ratio"] > 0
+    assert row["faces_loop"] == row["faces_batch"] == row["faces_loop_1thread_detector"] == 4
+    assert row["median_ratio_to_loop"] > 0 and len(row["ratio_to_loop_1thread_detector_per_round"]) == 2
     assert main(["benchmark", "--batch", str(tmp_path), "--workers", "0"]) == 2

@@ -77,6 +77,7 @@ def batch_images(inputs: list[Path], limit: int) -> list[Path]:
 
 
 def run_batch(args: argparse.Namespace) -> int:
+    from ..detectors import create_detector
     from ..evaluation.throughput import time_throughput
     from ..landmarker import Landmarker
 
@@ -85,16 +86,29 @@ def run_batch(args: argparse.Namespace) -> int:
             raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
     paths = batch_images(args.batch, args.limit)
     with tempfile.TemporaryDirectory() as tmp:
-        lm = Landmarker(model_name(args, tmp), backend=args.backend, threads=args.threads)
-    row = time_throughput(lm, paths, args.workers, args.batch_size, args.rounds)
+        name = model_name(args, tmp)
+        lm = Landmarker(name, backend=args.backend, threads=args.threads)
+        try:  # the same detector with one ONNX Runtime thread, as each batch worker has
+            lean = Landmarker(name, backend=args.backend, threads=args.threads,
+                              detector=create_detector(lm.detector.name, threads=1))
+        except TypeError:  # a detector without a threads option
+            lean = None
+    row = time_throughput(lm, paths, args.workers, args.batch_size, args.rounds, lean)
     row["threads"] = args.threads
     print(f"{row['model']} [{row['runtime']}] {row['images']} images, network threads={args.threads}, "
+          f"batch: workers={args.workers}, batch size={args.batch_size}; "
           f"load {row['load_average'][0]:.1f}-{row['load_average'][1]:.1f}")
-    for r, (a, b, q) in enumerate(zip(row["loop_images_per_s"], row["batch_images_per_s"], row["ratio_per_round"])):
-        print(f"  round {r + 1}: one-image loop {a:.1f} images/s, batch (workers={args.workers}, "
-              f"batch size={args.batch_size}) {b:.1f} images/s: {q:.2f}x")
-    print(f"median: loop {row['median_loop']:.1f} images/s, batch {row['median_batch']:.1f} images/s, "
-          f"{row['median_ratio']:.2f}x; faces found: loop {row['faces_loop']}, batch {row['faces_batch']}")
+    labels = {"loop": "one-image loop", "loop_1thread_detector": "loop, 1-thread detector", "batch": "batch"}
+    for r in range(args.rounds):
+        parts = [f"{label} {row[f'{key}_images_per_s'][r]:.1f}" for key, label in labels.items()
+                 if f"{key}_images_per_s" in row]
+        ratios = [f"{row[f'ratio_to_{key}_per_round'][r]:.2f}x" for key in labels if f"ratio_to_{key}_per_round" in row]
+        print(f"  round {r + 1} (images/s): {', '.join(parts)}; batch / loops: {' / '.join(ratios)}")
+    medians = [f"{label} {row[f'median_{key}']:.1f}" for key, label in labels.items() if f"median_{key}" in row]
+    ratios = [f"{row[f'median_ratio_to_{key}']:.2f}x" for key in labels if f"median_ratio_to_{key}" in row]
+    found = sorted({row[f"faces_{key}"] for key in labels if f"faces_{key}" in row})
+    print(f"median images/s: {', '.join(medians)}; batch / loops: {' / '.join(ratios)}; faces found: "
+          f"{found[0] if len(found) == 1 else found}")
     if args.json:
         args.json.write_text(json.dumps({**row, "command": "facepoints benchmark --batch ..."}, indent=1))
     return 0
