@@ -242,7 +242,9 @@ class Landmarker:
         to ``batch_size`` images in one call. A bad image does not stop the batch: its result has
         ``error`` (one line) and no faces. ``boxes``: one entry per image (its boxes, or ``None``
         to detect). ``keep_images`` keeps each decoded RGB image on its result (e.g. to draw it).
-        Two chunks of ``batch_size`` images are in memory at a time (``facepoints.batching``)."""
+        Two chunks of ``batch_size`` images are in memory at a time (``facepoints.batching``). The
+        workers are the parallelism: on a small or busy machine ``Landmarker(threads=1)`` is faster
+        (ONNX Runtime's default threads spin idle beside them; README, ``benchmark --batch``)."""
         return batch_results(self, images, boxes, batch_size, workers, color_order, keep_images)
 
     def _predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:

@@ -38,6 +38,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="output folder (may be an input folder; files it holds are replaced only when an "
                         "earlier run wrote them)")
     add_model_arguments(p)
+    p.set_defaults(threads=1)  # measured: ONNX Runtime's default threads spin beside the workers (README)
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
                    help="explicit tight face box in pixels (repeatable); skips the detector")
@@ -50,7 +51,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="json: NAME.json per image (default); jsonl, csv, parquet: one table "
                         f"{TABLE_STEM}.FORMAT with a row per face (facepoints.tables.rows)")
     p.add_argument("--workers", type=positive_int, default=2,
-                   help="images decoded and searched for faces at once (default 2)")
+                   help="images decoded and searched for faces at once (default 2; they are the parallelism, so "
+                        "the network runs one thread a call unless --threads says otherwise)")
     p.add_argument("--batch-size", type=positive_int, default=16,
                    help="images whose face crops share one network call (default 16)")
     p.add_argument("--stages", type=int, help="coarse-to-fine models (DSLPT): run this many stages "
