@@ -2,6 +2,7 @@
 annotated image list), one shared Landmarker, the data folder."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,14 @@ import pytest
 # The astronaut's face in skimage.data.astronaut() (512x512), as a loose xyxy box. Tests only
 # rely on it to say "the face is about here", never on a model's exact accuracy.
 ASTRONAUT_FACE = (175.0, 75.0, 266.0, 167.0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_folder(tmp_path_factory) -> Path:
+    """Tests never read or write the real user folder (``FACEPOINTS_HOME``); subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("facepoints-home")
+    os.environ["FACEPOINTS_HOME"] = str(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -260,7 +260,7 @@ def test_folder_path(landmarker, tmp_path):
 
 
 def test_unsupported_input_type(landmarker):
-    with pytest.raises(TypeError, match="path, a numpy array or a PIL image"):
+    with pytest.raises(TypeError, match="a path, image file bytes, a numpy array or a PIL image"):
         landmarker(12345)
 
 

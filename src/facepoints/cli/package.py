@@ -24,11 +24,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
     p.add_argument("--replace", action="store_true",
                    help="rewrite an existing model of that name (e.g. a shipped model's new weights or metrics)")
-    p.add_argument("--registry-dir", help="write cards/ and weights/ here (default: the installed registry)")
+    p.add_argument("--registry-dir", help="write cards/ and weights/ here (default: the user folder, "
+                                          "$FACEPOINTS_HOME/models; give src/facepoints/registry to ship a model)")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..registry.packaging import REGISTRY_DIR, PackageOptions, package_run
+    from ..home import user_registry_dir
+    from ..registry.packaging import PackageOptions, package_run
 
     extra = {}
     for item in args.extra_metrics:
@@ -40,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
                              branch_metrics=args.branch_metrics, extra_metrics=extra,
                              training_notes=args.training_notes, half=args.half, onnx=not args.no_onnx,
                              keep_weights=args.keep_weights, replace=args.replace)
-    written = package_run(args.source, args.name, options, args.registry_dir or REGISTRY_DIR)
+    written = package_run(args.source, args.name, options, args.registry_dir or user_registry_dir())
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -21,14 +21,17 @@ class SamePadConv2d(nn.Conv2d):
         super().__init__(*args, padding=0, **kwargs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        ih, iw = x.shape[-2:]
+        # int(): when traced for ONNX the crop size is fixed, so the padding becomes a constant
+        # instead of a chain of Shape/Gather/Cast nodes that costs more than the convolutions.
+        ih, iw = int(x.shape[-2]), int(x.shape[-1])
         kh, kw = self.weight.shape[-2:]
         sh, sw = self.stride
         dh, dw = self.dilation
         ph = max((math.ceil(ih / sh) - 1) * sh + (kh - 1) * dh + 1 - ih, 0)
         pw = max((math.ceil(iw / sw) - 1) * sw + (kw - 1) * dw + 1 - iw, 0)
-        if ph or pw:
-            x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+        if ph % 2 == 0 and pw % 2 == 0:  # symmetric: the convolution pads (no separate Pad op)
+            return F.conv2d(x, self.weight, self.bias, self.stride, (ph // 2, pw // 2), self.dilation, self.groups)
+        x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
         return super().forward(x)
 
 

@@ -11,6 +11,7 @@ Pillow refuses headers above twice ``PIL.Image.MAX_IMAGE_PIXELS`` (179 million) 
 """
 from __future__ import annotations
 
+import io
 import os
 import re
 import warnings
@@ -23,7 +24,7 @@ from PIL import Image as _PILImage
 
 from .files import check_input_file
 
-ImageInput = Union[str, Path, np.ndarray, _PILImage.Image]
+ImageInput = Union[str, Path, bytes, np.ndarray, _PILImage.Image]
 
 
 class ImageError(ValueError):
@@ -72,21 +73,38 @@ def load_image(path: str | Path) -> np.ndarray:
     size, orientation = read_header(path)
     if size is not None:
         check_pixel_count(*size, str(path))
-    data = np.fromfile(str(path), dtype=np.uint8)
-    check_png_chunks(data, str(path))
+    return _decode(np.fromfile(str(path), dtype=np.uint8), str(path), orientation)
+
+
+def decode_image(data: bytes | bytearray | memoryview, source: str = "image bytes") -> np.ndarray:
+    """An encoded image file's bytes (e.g. read from object storage or an upload) -> (H, W, 3)
+    uint8 RGB, with ``load_image``'s checks; ``source`` names it in errors."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError(f"{source}: expected bytes, got {type(data).__name__}")
+    if len(data) == 0:
+        raise ImageError(f"{source}: empty (0 bytes)")
+    size, orientation = read_header(io.BytesIO(data))
+    if size is not None:
+        check_pixel_count(*size, source)
+    return _decode(np.frombuffer(data, np.uint8), source, orientation)
+
+
+def _decode(data: np.ndarray, source: str, orientation: int) -> np.ndarray:
+    """Encoded bytes -> RGB uint8 with OpenCV, after the PNG chunk check; EXIF ``orientation`` applied."""
+    check_png_chunks(data, source)
     try:
         image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error:  # e.g. OpenCV's own size cap on a header Pillow could not read
         image = None
     if image is None:
-        raise ImageError(f"{path}: not a readable image (unknown or corrupt format)")
-    check_pixel_count(image.shape[1], image.shape[0], str(path))
+        raise ImageError(f"{source}: not a readable image (unknown or corrupt format)")
+    check_pixel_count(image.shape[1], image.shape[0], source)
     if image.ndim == 3 and image.shape[2] in (3, 4):  # BGR(A) -> RGB(A), any pixel type
         if image.dtype in (np.uint8, np.uint16, np.float32):  # in place: no second copy of a big image
             cv2.cvtColor(image, cv2.COLOR_BGR2RGB if image.shape[2] == 3 else cv2.COLOR_BGRA2RGBA, dst=image)
         else:
             image = image[..., [2, 1, 0, 3][:image.shape[2]]]
-    return to_rgb_uint8(apply_exif_orientation(image, orientation), source=str(path))
+    return to_rgb_uint8(apply_exif_orientation(image, orientation), source=source)
 
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -116,7 +134,7 @@ def check_png_chunks(data: np.ndarray, source: str) -> None:
         pos += 12 + length
 
 
-def read_header(path: str | Path) -> tuple[tuple[int, int] | None, int]:
+def read_header(path: str | Path | io.BytesIO) -> tuple[tuple[int, int] | None, int]:
     """``((width, height), orientation)`` from an image file's header without decoding its pixels.
 
     The size is ``None`` when Pillow cannot read the header (unknown or corrupt format); the EXIF
@@ -222,10 +240,12 @@ def _composite_alpha(rgba: np.ndarray) -> np.ndarray:
 
 
 def as_rgb(image: ImageInput, color_order: str = "RGB") -> np.ndarray:
-    """Any accepted input -> RGB uint8: a path, a PIL image, or a numpy array read as RGB unless
-    ``color_order="BGR"`` (OpenCV's ``cv2.imread`` and video frames give BGR)."""
+    """Any accepted input -> RGB uint8: a path, an encoded file's bytes, a PIL image, or a numpy
+    array read as RGB unless ``color_order="BGR"`` (OpenCV's ``cv2.imread`` and video frames give BGR)."""
     if isinstance(image, (str, Path)):
         return load_image(image)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return decode_image(image)
     if isinstance(image, _PILImage.Image):
         mode = image.mode
         check_pixel_count(image.width, image.height, "PIL image")  # before a lazy image decodes
@@ -242,7 +262,7 @@ def as_rgb(image: ImageInput, color_order: str = "RGB") -> np.ndarray:
         return to_rgb_uint8(pixels, "RGB", source="PIL image")
     if isinstance(image, np.ndarray):
         return to_rgb_uint8(image, color_order)
-    raise TypeError(f"expected a path, a numpy array or a PIL image, got {type(image).__name__}")
+    raise TypeError(f"expected a path, image file bytes, a numpy array or a PIL image, got {type(image).__name__}")
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,8 +2,10 @@
 
 Every shipped model has a card (``registry/cards/<name>.json``) naming its architecture
 config, weights files with sha256 (checked on load), training data and command, measured
-metrics and licence note. ``register_model`` adds a user model (a card plus a folder holding
-its weights) for this process, e.g. a fine-tuned network. A coarse-to-fine model ships one ONNX
+metrics and licence note. A user's own models (``facepoints package``, ``facepoints finetune``)
+live in the user folder (``facepoints.home``: ``FACEPOINTS_HOME``) with the same layout and are
+listed and loaded like shipped ones; ``register_model`` adds one (a card plus a folder holding its
+weights) for this process only, e.g. a checkpoint given with ``--checkpoint``. A coarse-to-fine model ships one ONNX
 file per stage count (``onnx_weights_key``). Reading cards and ONNX files needs no PyTorch;
 ``create_model`` (the PyTorch network) needs the ``[train]`` extra.
 """
@@ -15,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..home import user_registry_dir
 from ..torch_required import require_torch
 from .architectures import ARCHITECTURE_NAMES, build_network, load_network, trained_stages
 from .card import ModelCard, WeightsError, sha256_of, verified_path
@@ -59,9 +62,16 @@ def _shipped() -> list[str]:
     return sorted(p.name[:-5] for p in resources.files(_CARDS).iterdir() if p.name.endswith(".json"))
 
 
+def _saved() -> list[str]:
+    """Names of the models in the user folder (a shipped name there is ignored)."""
+    cards = user_registry_dir() / "cards"
+    names = {p.name[:-5] for p in cards.glob("*.json")} if cards.is_dir() else set()
+    return sorted(names - set(_shipped()))
+
+
 def list_models() -> list[str]:
-    """Names of the shipped models and of those added with ``register_model``."""
-    return sorted(set(_shipped()) | set(_USER_MODELS))
+    """Names of the shipped models, of the user's saved models and of those added with ``register_model``."""
+    return sorted(set(_shipped()) | set(_saved()) | set(_USER_MODELS))
 
 
 def register_model(card: ModelCard, weights_dir: str | Path) -> None:
@@ -81,7 +91,18 @@ def get_card(name: str) -> ModelCard:
     """The model card of a shipped or registered model; ``KeyError`` naming the known models otherwise."""
     if name in _USER_MODELS:
         return _USER_MODELS[name][0]
+    if name not in _shipped() and name in _saved():
+        return _saved_card(name)
     return _shipped_card(name)
+
+
+def _saved_card(name: str) -> ModelCard:
+    """A card from the user folder; its few-shot scheme is found by ``get_scheme`` in the same folder."""
+    path = user_registry_dir() / "cards" / f"{name}.json"
+    try:
+        return ModelCard.from_json(json.loads(path.read_text()))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{path}: not a readable model card ({exc}); remove it or package the run again") from None
 
 
 @lru_cache(maxsize=None)
@@ -99,6 +120,8 @@ def weights_path(card: ModelCard, runtime: str = "torch") -> Path:
     if card.name in _USER_MODELS:
         folder = _USER_MODELS[card.name][1]
         path = folder / card.weights[runtime]["file"]
+    elif card.name not in _shipped():
+        path = user_registry_dir() / "weights" / card.weights[runtime]["file"]
     else:
         path = Path(str(resources.files(_WEIGHTS).joinpath(card.weights[runtime]["file"])))
     return verified_path(card, path, runtime)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from ..home import check_name
+from . import _shipped, list_models
 from .export import export_model_files
 from .card import ModelCard, sha256_of
 from .checkpoint import Checkpoint
@@ -144,15 +146,26 @@ def ship_scheme(checkpoint: Checkpoint, registry_dir: Path) -> Path | None:
     return path
 
 
+def _saved_in(registry_dir: Path) -> set[str]:
+    cards = registry_dir / "cards"
+    return {p.name[:-5] for p in cards.glob("*.json")} if cards.is_dir() else set()
+
+
 def package_run(run: str | Path, name: str, options: PackageOptions | None = None,
                 registry_dir: str | Path = REGISTRY_DIR) -> list[Path]:
     """Package ``run`` (a run folder, its ``best.pt``, or any training checkpoint) as model ``name``
-    in ``registry_dir`` (``cards/<name>.json`` and ``weights/<name>*``); returns the files written.
+    in ``registry_dir`` (``cards/<name>.json`` and ``weights/<name>*``; the installed registry to
+    ship a model, the user folder ``facepoints.home.user_registry_dir()`` for one's own); returns
+    the files written. A name taken by another model (shipped, or in the user folder) is refused.
     An existing model of that name is rewritten only with ``options.replace`` (``ValueError``
     otherwise, before anything is written); its card keeps what is not given again (summary,
     notes, metrics, speed)."""
     options = options or PackageOptions()
     registry_dir = Path(registry_dir)
+    check_name(name)
+    if name in list_models() and registry_dir.resolve() != REGISTRY_DIR and name not in _saved_in(registry_dir):
+        raise ValueError(f"{name!r} is already a model ({'shipped' if name in _shipped() else 'in the user folder'}); "
+                         "choose another --name")
     if (registry_dir / "cards" / f"{name}.json").exists() and not options.replace:
         raise ValueError(f"model {name!r} exists in {registry_dir} (cards/{name}.json); give --replace to "
                          "rewrite it, or another --name")

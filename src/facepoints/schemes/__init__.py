@@ -6,6 +6,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
+from ..home import user_schemes_dir
 from .plane import along_contour, as_plane_points, interpolate_contour, midpoint, scheme_plane_points
 from .scheme import LandmarkScheme
 
@@ -35,10 +36,14 @@ def unregister_scheme(name: str) -> None:
 
 
 def get_scheme(name: str | int) -> LandmarkScheme:
-    """A registered or shipped scheme by name (``"ibug68"``, ``"wflw98"``...), or a shipped one by
-    point count (68, 98, 29, 19, 5)."""
+    """A registered, shipped or saved (user folder, ``facepoints.home``) scheme by name
+    (``"ibug68"``, ``"wflw98"``...), or a shipped one by point count (68, 98, 29, 19, 5)."""
     if isinstance(name, str) and name in _USER_SCHEMES:
         return _USER_SCHEMES[name]
+    if isinstance(name, str) and name not in list_schemes():
+        saved = user_schemes_dir() / f"{name}.json"
+        if saved.is_file():  # a few-shot model's points, saved with it in the user folder
+            return LandmarkScheme.from_json(json.loads(saved.read_text()))
     return _shipped_scheme(name)
 
 
