@@ -94,6 +94,9 @@ def test_batch_with_boxes_per_image_and_dslpt(astronaut, astronaut_face_box):
     with pytest.raises(ValueError, match="workers"):
         next(lm.batch([astronaut], workers=1.5))
     assert list(lm.batch([])) == []
+    encoded = cv2.imencode(".png", np.ascontiguousarray(astronaut[:, :, ::-1]))[1].tobytes()
+    (result,) = lm.batch([encoded], boxes=[[box]])
+    assert result.source == "<bytes>" and len(result.faces) == 1
 
 
 def test_gatherer_runs_members_together_and_hands_errors_back():

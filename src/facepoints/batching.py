@@ -83,7 +83,9 @@ def _worker_detector(lm: Landmarker) -> FaceDetector:
 def _source_name(image: object) -> str:
     if isinstance(image, np.ndarray):
         return "<array>"
-    return str(image) if isinstance(image, (str, bytes)) or hasattr(image, "__fspath__") else "<PIL image>"
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    return str(image) if isinstance(image, str) or hasattr(image, "__fspath__") else "<PIL image>"
 
 
 def _one_line(exc: BaseException) -> str:

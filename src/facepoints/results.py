@@ -64,7 +64,7 @@ class ImageResult:
     """What ``Landmarker.batch`` yields for one input image, in input order.
 
     ``index``: the image's position in the input; ``source``: the path as given, or
-    ``"<array>"`` / ``"<PIL image>"``; ``faces``: as ``Landmarker.__call__`` returns them;
+    ``"<array>"`` / ``"<bytes>"`` / ``"<PIL image>"``; ``faces``: as ``Landmarker.__call__`` returns them;
     ``width`` / ``height``: the decoded image's size; ``error``: a one-line reason when the image
     could not be used (then ``faces`` is empty and the size ``None``): a bad image never stops
     the batch; ``image``: the decoded (H, W, 3) uint8 RGB pixels when asked for

@@ -17,7 +17,7 @@ from tqdm import tqdm
 from ..pipeline.overwrite import OutputGuard
 from ..samples import SAMPLES, sample_image
 from ..tables.files import FORMATS, TableWriter
-from ..tables.rows import image_rows
+from ..tables.rows import error_rows, image_rows
 from .common import add_model_arguments, one_line, to_json
 from .detect_outputs import TABLE_STEM, check_replaceable, check_table_replaceable, output_paths, write_overlay
 from .image_inputs import expand_inputs, unique_names
@@ -124,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
                 except (ValueError, OSError, RuntimeError, MemoryError, cv2.error) as exc:
                     tqdm.write(f"facepoints detect: error: {about(source, exc)}", file=stderr)
                     failed += 1
+                    if writer is not None:  # the table records it too: no input is dropped silently
+                        writer.write(error_rows(image, one_line(exc)))
                     continue
                 summary.append(f"{image}: {len(result.faces)} face(s)")
     finally:
@@ -146,16 +148,16 @@ def write_results(args: argparse.Namespace, lm, name: str, image: str, result, w
     paths = output_paths(args.out, name, not args.no_overlay, record=writer is None)
     for path in paths:  # a subfolder's results keep its relative path
         path.parent.mkdir(parents=True, exist_ok=True)
+    if not args.no_overlay:
+        write_overlay(paths.pop(), draw_faces(result.image, result.faces))
     if writer is not None:
-        writer.write(image_rows(image, result.width, result.height, result.faces))
-    else:
-        record = {"image": image, "width": result.width, "height": result.height, "model": lm.card.name,
-                  "faces": [f.to_dict() for f in result.faces]}
-        if plane[1] is not None:
-            record["plane_points"] = {"names": plane[0], "points": plane[1].astype(float).round(5).tolist()}
-        paths.pop(0).write_text(to_json(record))
-    if paths:
-        write_overlay(paths[0], draw_faces(result.image, result.faces))
+        writer.write(image_rows(image, result.faces))
+        return
+    record = {"image": image, "width": result.width, "height": result.height, "model": lm.card.name,
+              "faces": [f.to_dict() for f in result.faces]}
+    if plane[1] is not None:
+        record["plane_points"] = {"names": plane[0], "points": plane[1].astype(float).round(5).tolist()}
+    paths[0].write_text(to_json(record))
 
 
 def about(source: object, exc: BaseException) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .files import FORMATS, TableWriter, read_table, write_table
 from .frame import to_dataframe
-from .rows import COLUMNS, image_rows
+from .rows import COLUMNS, error_rows, image_rows, schema
 
-__all__ = ["COLUMNS", "FORMATS", "TableWriter", "image_rows", "read_table", "to_dataframe", "write_table"]
+__all__ = ["COLUMNS", "FORMATS", "TableWriter", "error_rows", "image_rows", "read_table", "schema", "to_dataframe",
+           "write_table"]

@@ -1,7 +1,7 @@
 """Row tables on disk (schema: :mod:`facepoints.tables.rows`): JSON Lines (one row object per
-line, nested values as JSON), CSV (nested values as compact JSON text in their cell, ``None``
-as an empty cell) and Parquet (nested values as lists and a struct; needs ``pyarrow``, the
-``[tables]`` extra). Each reads back to the rows that were written."""
+line, lists as JSON), CSV (lists as compact JSON text in their cell, ``None`` as an empty cell)
+and Parquet (the Arrow schema ``rows.schema()``; needs ``pyarrow``, the ``[tables]`` extra).
+Each reads back to the rows that were written."""
 from __future__ import annotations
 
 import csv
@@ -11,11 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
-from .rows import COLUMNS, NESTED, SCALARS
+from .rows import COLUMNS, NESTED, SCALARS, to_table
 
 FORMATS = ("jsonl", "csv", "parquet")
-#: Parquet schema metadata that marks a table these writers wrote
-PARQUET_TAG = {b"facepoints": b"rows/1"}
 EXTRA_HINT = "pip install 'facepoints[tables]'"
 
 
@@ -38,15 +36,6 @@ def _pyarrow():
     except ImportError:
         raise ImportError(f"Parquet tables need pyarrow, which is not installed: {EXTRA_HINT}") from None
     return pa, pq
-
-
-def _arrow_schema(pa):
-    numbers, points = pa.list_(pa.float64()), pa.list_(pa.list_(pa.float64()))
-    types = {"image": pa.string(), "width": pa.int64(), "height": pa.int64(), "face": pa.int64(),
-             "box": numbers, "score": pa.float64(), "box_source": pa.string(), "scheme": pa.string(),
-             "landmarks": points, "sigma": points,
-             "pose": pa.struct([(k, pa.float64()) for k in ("yaw", "pitch", "roll")]), "confidence": pa.float64()}
-    return pa.schema([(name, types[name]) for name in COLUMNS], metadata=PARQUET_TAG)
 
 
 class TableWriter:
@@ -84,10 +73,8 @@ class TableWriter:
 
     def close(self) -> None:
         if self.format == "parquet" and self.rows:
-            pa, pq = _pyarrow()
-            schema = _arrow_schema(pa)
-            pq.write_table(pa.Table.from_pylist([{k: r.get(k) for k in COLUMNS} for r in self._kept], schema=schema),
-                           str(self.path))
+            _, pq = _pyarrow()
+            pq.write_table(to_table([{k: r.get(k) for k in COLUMNS} for r in self._kept]), str(self.path))
             self._kept = []
         elif self._file is not None:
             self._file.close()
@@ -145,8 +132,7 @@ def is_table_file(path: str | Path) -> bool:
         kind = table_format(path)
         if kind == "parquet":
             _, pq = _pyarrow()
-            metadata = pq.read_schema(str(path)).metadata or {}
-            return metadata.get(b"facepoints") == PARQUET_TAG[b"facepoints"]
+            return pq.read_schema(str(path)).names == list(COLUMNS)
         with path.open(encoding="utf-8", newline="") as f:
             first = f.readline()
         if kind == "csv":
