@@ -6,8 +6,8 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "facepoints"
-INFERENCE = ("landmarker", "pipeline", "registry", "models", "schemes", "geometry", "detectors", "results",
-             "drawing", "tracking")
+INFERENCE = ("landmarker", "batching", "tables", "pipeline", "registry", "models", "schemes", "geometry",
+             "detectors", "results", "drawing", "tracking")
 FORBIDDEN = ("training", "evaluation", "cli", "web")
 
 
@@ -58,4 +58,4 @@ def test_landmarker_public_surface_is_small():
     from facepoints import Landmarker
 
     public = {name for name in vars(Landmarker) if not name.startswith("_")}
-    assert public == {"landmarks_for_boxes", "track", "plane_points", "detector"}
+    assert public == {"landmarks_for_boxes", "batch", "track", "plane_points", "detector"}

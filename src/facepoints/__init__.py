@@ -11,19 +11,21 @@ OpenCV or PyTorch (inference needs no PyTorch at all: it runs in ONNX Runtime).
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-__all__ = ["Landmarker", "Face", "LandmarkScheme", "create_model", "get_card", "get_scheme", "list_models",
-           "list_schemes"]
+__all__ = ["Landmarker", "Face", "ImageResult", "LandmarkScheme", "create_model", "get_card", "get_scheme", "list_models",
+           "list_schemes", "to_dataframe"]
 __version__ = "0.1.0"
 
 #: public name -> module that defines it
-_LAZY = {"Landmarker": ".landmarker", "Face": ".results", "LandmarkScheme": ".schemes", "get_scheme": ".schemes",
-         "list_schemes": ".schemes", "create_model": ".registry", "get_card": ".registry", "list_models": ".registry"}
+_LAZY = {"Landmarker": ".landmarker", "Face": ".results", "ImageResult": ".results", "LandmarkScheme": ".schemes", "get_scheme": ".schemes",
+         "list_schemes": ".schemes", "create_model": ".registry", "get_card": ".registry", "list_models": ".registry",
+         "to_dataframe": ".tables.frame"}
 
 if TYPE_CHECKING:
     from .landmarker import Landmarker
     from .registry import create_model, get_card, list_models
-    from .results import Face
+    from .results import Face, ImageResult
     from .schemes import LandmarkScheme, get_scheme, list_schemes
+    from .tables.frame import to_dataframe
 
 
 def __getattr__(name: str):

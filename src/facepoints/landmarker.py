@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .batching import batch_results
 from .detectors import Detection, FaceDetector, create_detector, default_detector
 from .detectors.rotated import detection_roll, search_rotated_copies, upright_roll
 from .geometry import box_from_points, validate_boxes
@@ -18,7 +19,7 @@ from .pipeline.rotation import aligned_box, angle_difference, landmark_roll, upr
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
 from .registry import DEFAULT_MODEL, ModelCard, create_model, get_card, onnx_weights_key, weights_path
-from .results import Face
+from .results import Face, ImageResult
 from .schemes import LandmarkScheme, as_plane_points, get_scheme
 
 
@@ -58,8 +59,8 @@ class Landmarker:
     without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``), which
     covers +-90 degrees but not upside-down faces. Models with ATPN's pose and tracking branches also fill
     ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
-    crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
-    boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
+    crop). Public surface: ``lm(image, boxes=...)``, ``batch`` for many images and, for an already
+    decoded RGB image and its boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
     with a leading underscore are internal (the evaluation and tracking layers use them). Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
@@ -232,6 +233,19 @@ class Landmarker:
             faces = [f for f in faces if f.confidence is None or f.confidence >= self.min_confidence
                      or (sure is not None and f.score >= sure)]
         return faces
+
+    def batch(self, images: Iterable, boxes: Iterable | None = None, batch_size: int = 16, workers: int = 2,
+              color_order: str = "RGB", keep_images: bool = False) -> Iterator[ImageResult]:
+        """Many images: an iterator of ``facepoints.results.ImageResult``, one per image, in input
+        order, each with the faces ``lm(image)`` gives. Decoding and face detection run in
+        ``workers`` threads (each with its own detector instance); the network sees the crops of up
+        to ``batch_size`` images in one call. A bad image does not stop the batch: its result has
+        ``error`` (one line) and no faces. ``boxes``: one entry per image (its boxes, or ``None``
+        to detect). ``keep_images`` keeps each decoded RGB image on its result (e.g. to draw it).
+        Two chunks of ``batch_size`` images are in memory at a time (``facepoints.batching``). The
+        workers are the parallelism: on a small or busy machine ``Landmarker(threads=1)`` is faster
+        (ONNX Runtime's default threads spin idle beside them; README, ``benchmark --batch``)."""
+        return batch_results(self, images, boxes, batch_size, workers, color_order, keep_images)
 
     def _predict(self, rgb: np.ndarray, boxes: np.ndarray) -> DecodedOutput:
         """Everything the network gives for (K, 4) tight boxes in an RGB uint8 image: (K, N, 2)

@@ -57,3 +57,29 @@ class Face:
         if self.pose is not None:
             out["pose"] = dict(zip(("yaw", "pitch", "roll"), np.round(self.pose.astype(np.float64), 2).tolist()))
         return out
+
+
+@dataclass
+class ImageResult:
+    """What ``Landmarker.batch`` yields for one input image, in input order.
+
+    ``index``: the image's position in the input; ``source``: the path as given, or
+    ``"<array>"`` / ``"<bytes>"`` / ``"<PIL image>"``; ``faces``: as ``Landmarker.__call__`` returns them;
+    ``width`` / ``height``: the decoded image's size; ``error``: a one-line reason when the image
+    could not be used (then ``faces`` is empty and the size ``None``): a bad image never stops
+    the batch; ``image``: the decoded (H, W, 3) uint8 RGB pixels when asked for
+    (``keep_images=True``), else ``None``.
+    """
+
+    index: int
+    source: str
+    faces: list[Face]
+    width: int | None = None
+    height: int | None = None
+    error: str | None = None
+    image: np.ndarray | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Whether the image was read and searched (it may still hold no face)."""
+        return self.error is None

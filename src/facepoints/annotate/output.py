@@ -6,7 +6,7 @@ import os
 import uuid
 from pathlib import Path
 
-from .rows import schema, to_table
+from ..tables.rows import schema, to_table
 
 
 class OutputError(ValueError):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .reading import annotate_one
-from .rows import to_table
+from ..tables.rows import to_table
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..pipeline.images import decode_image
-from .rows import error_rows, image_rows
+from ..tables.rows import error_rows, image_rows
 
 if TYPE_CHECKING:
     from ..landmarker import Landmarker

@@ -50,7 +50,7 @@ def annotate(inputs: str | Path | list[str], out: str | Path, options: AnnotateO
     ``out``, skipping images an earlier run wrote there."""
     options = options or AnnotateOptions()
     if importlib.util.find_spec("pyarrow") is None:
-        raise ImportError("facepoints annotate writes Parquet with pyarrow: pip install 'facepoints[parquet]'")
+        raise ImportError("facepoints annotate writes Parquet with pyarrow: pip install 'facepoints[tables]'")
     images = list(inputs) if isinstance(inputs, list) else expand_inputs(inputs)
     images = [_canonical(i) for i in images]
     out = prepare_output(Path(out))

@@ -1,6 +1,7 @@
 """``facepoints benchmark``: per-face speed (one thread, batch 1) on this CPU: the network on a
 crop (all its outputs: landmarks, and pose + face confidence for multitask models) and the
-whole per-face step of tracking mode (crop warp + network + decoding)."""
+whole per-face step of tracking mode (crop warp + network + decoding). With ``--batch IMAGES``:
+images per second of the one-image loop and of ``Landmarker.batch``, side by side."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.set_defaults(threads=1)
     p.add_argument("--repeats", type=int, default=300)
     p.add_argument("--json", type=Path, help="also write the numbers here")
+    p.add_argument("--batch", nargs="+", type=Path, metavar="IMAGES",
+                   help="instead: images/s of the one-image loop and of Landmarker.batch on these images (files, "
+                        "folders, glob patterns, or a .txt list of image paths relative to its folder)")
+    p.add_argument("--limit", type=int, default=300, help="--batch: at most this many images (default 300)")
+    p.add_argument("--workers", type=int, default=2, help="--batch: decode + detection threads (default 2)")
+    p.add_argument("--batch-size", type=int, default=16, help="--batch: images per network call (default 16)")
+    p.add_argument("--rounds", type=int, default=3, help="--batch: alternating rounds of both (default 3)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -29,6 +37,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         OutputGuard([args.checkpoint] if args.checkpoint else []).claim(args.json, "--json")
+    if args.batch:
+        return run_batch(args)
     rows: dict[str, list[dict]] = {"landmark_stage": [], "tracking_step": []}
     backends = ["onnx", "torch"] if args.backend == "auto" else [args.backend]
     if args.backend == "auto" and importlib.util.find_spec("torch") is None:
@@ -47,4 +57,58 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         source = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
         args.json.write_text(json.dumps({**rows, "command": f"facepoints benchmark {source}"}, indent=1))
+    return 0
+
+
+def batch_images(inputs: list[Path], limit: int) -> list[Path]:
+    """Images from files, folders, patterns and ``.txt`` lists (paths relative to the list), first ``limit``."""
+    from .image_inputs import expand_inputs
+
+    paths: list[Path] = []
+    for item in inputs:
+        if item.suffix.lower() == ".txt" and item.is_file():
+            paths += [item.parent / line.strip() for line in item.read_text().splitlines()
+                      if line.strip() and not line.startswith("#")]
+        else:
+            paths += [f.path for f in expand_inputs([item])[0]]
+    if limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {limit}")
+    return paths[:limit]
+
+
+def run_batch(args: argparse.Namespace) -> int:
+    from ..detectors import create_detector
+    from ..evaluation.throughput import time_throughput
+    from ..landmarker import Landmarker
+
+    for flag in ("workers", "batch_size", "rounds"):
+        if getattr(args, flag) < 1:
+            raise ValueError(f"--{flag.replace('_', '-')} must be >= 1, got {getattr(args, flag)}")
+    paths = batch_images(args.batch, args.limit)
+    with tempfile.TemporaryDirectory() as tmp:
+        name = model_name(args, tmp)
+        lm = Landmarker(name, backend=args.backend, threads=args.threads)
+        try:  # the same detector with one ONNX Runtime thread, as each batch worker has
+            lean = Landmarker(name, backend=args.backend, threads=args.threads,
+                              detector=create_detector(lm.detector.name, threads=1))
+        except TypeError:  # a detector without a threads option
+            lean = None
+    row = time_throughput(lm, paths, args.workers, args.batch_size, args.rounds, lean)
+    row["threads"] = args.threads
+    print(f"{row['model']} [{row['runtime']}] {row['images']} images, network threads={args.threads}, "
+          f"batch: workers={args.workers}, batch size={args.batch_size}; "
+          f"load {row['load_average'][0]:.1f}-{row['load_average'][1]:.1f}")
+    labels = {"loop": "one-image loop", "loop_1thread_detector": "loop, 1-thread detector", "batch": "batch"}
+    for r in range(args.rounds):
+        parts = [f"{label} {row[f'{key}_images_per_s'][r]:.1f}" for key, label in labels.items()
+                 if f"{key}_images_per_s" in row]
+        ratios = [f"{row[f'ratio_to_{key}_per_round'][r]:.2f}x" for key in labels if f"ratio_to_{key}_per_round" in row]
+        print(f"  round {r + 1} (images/s): {', '.join(parts)}; batch / loops: {' / '.join(ratios)}")
+    medians = [f"{label} {row[f'median_{key}']:.1f}" for key, label in labels.items() if f"median_{key}" in row]
+    ratios = [f"{row[f'median_ratio_to_{key}']:.2f}x" for key in labels if f"median_ratio_to_{key}" in row]
+    found = sorted({row[f"faces_{key}"] for key in labels if f"faces_{key}" in row})
+    print(f"median images/s: {', '.join(medians)}; batch / loops: {' / '.join(ratios)}; faces found: "
+          f"{found[0] if len(found) == 1 else found}")
+    if args.json:
+        args.json.write_text(json.dumps({**row, "command": "facepoints benchmark --batch ..."}, indent=1))
     return 0

@@ -1,6 +1,7 @@
-"""The files ``facepoints detect`` writes per image (``NAME.json``, ``NAME_overlay.png``), and
-recognising the ones an earlier run left in a folder: they are never read back as inputs, and
-they are the only existing files a run replaces."""
+"""The files ``facepoints detect`` writes (``NAME.json`` and ``NAME_overlay.png`` per image, or
+one ``detections.FORMAT`` table), and recognising the ones an earlier run left in a folder: they
+are never read back as inputs, and they are the only existing files a run replaces. Overlays
+carry a PNG text chunk naming facepoints, so they are recognised without a JSON beside them."""
 from __future__ import annotations
 
 import json
@@ -11,15 +12,41 @@ import numpy as np
 
 from ..pipeline.overwrite import OverwriteError
 from ..results import Face
+from ..tables.files import is_table_file
 
 OVERLAY_SUFFIX = "_overlay.png"
+#: the table file's name without suffix (``--format jsonl|csv|parquet``)
+TABLE_STEM = "detections"
+#: the PNG text chunk (key, value) that marks an overlay ``facepoints detect`` wrote
+OVERLAY_TAG = ("Software", "facepoints detect")
 #: a detect record is a few KB per face; larger JSON beside an overlay is not ours
 MAX_RECORD_BYTES = 50_000_000
 
 
-def output_paths(out: Path, stem: str, overlay: bool) -> list[Path]:
-    """The files written for one image: its JSON record, then its overlay PNG (when drawn)."""
-    return [out / f"{stem}.json"] + ([out / f"{stem}{OVERLAY_SUFFIX}"] if overlay else [])
+def output_paths(out: Path, name: str, overlay: bool, record: bool = True) -> list[Path]:
+    """The files written for one image (``name`` may hold subfolders): its JSON record (unless
+    the results go to a table), then its overlay PNG (when drawn)."""
+    return ([out / f"{name}.json"] if record else []) + ([out / f"{name}{OVERLAY_SUFFIX}"] if overlay else [])
+
+
+def write_overlay(path: Path, rgb: np.ndarray) -> None:
+    """Write an overlay PNG with the text chunk that marks it as ours."""
+    from PIL import Image, PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text(*OVERLAY_TAG)
+    Image.fromarray(np.ascontiguousarray(rgb)).save(path, format="PNG", pnginfo=info, compress_level=1)
+
+
+def is_tagged_overlay(path: Path) -> bool:
+    """Whether ``path`` is a PNG with the text chunk :func:`write_overlay` writes."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return image.format == "PNG" and image.info.get(OVERLAY_TAG[0]) == OVERLAY_TAG[1]
+    except (OSError, ValueError, SyntaxError):
+        return False
 
 
 def detect_record(image: str, shape: tuple[int, ...], model: str, faces: Sequence[Face],
@@ -46,11 +73,11 @@ def is_detect_record(path: Path) -> bool:
 
 def is_earlier_overlay(path: Path) -> bool:
     """Whether ``path`` is an overlay an earlier run wrote: ``NAME_overlay.png`` beside the
-    detect record ``NAME.json``."""
+    detect record ``NAME.json``, or with the text chunk that marks our overlays."""
     name = path.name
     if not name.lower().endswith(OVERLAY_SUFFIX) or len(name) == len(OVERLAY_SUFFIX):
         return False
-    return is_detect_record(path.with_name(name[:-len(OVERLAY_SUFFIX)] + ".json"))
+    return is_detect_record(path.with_name(name[:-len(OVERLAY_SUFFIX)] + ".json")) or is_tagged_overlay(path)
 
 
 def check_replaceable(path: Path) -> None:
@@ -61,4 +88,13 @@ def check_replaceable(path: Path) -> None:
     ours = is_earlier_overlay(path) if path.name.lower().endswith(OVERLAY_SUFFIX) else is_detect_record(path)
     if not ours or path.is_symlink() or not path.is_file():
         raise OverwriteError(f"{path} exists and is not a result of facepoints detect; refusing to replace it "
+                             "(choose another --out folder)")
+
+
+def check_table_replaceable(path: Path) -> None:
+    """``OverwriteError`` when ``path`` exists and is not empty or a table an earlier run wrote."""
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_symlink() or not path.is_file() or not is_table_file(path):
+        raise OverwriteError(f"{path} exists and is not a table facepoints detect wrote; refusing to replace it "
                              "(choose another --out folder)")

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import cv2
 
-from . import (annotate, benchmark, cost, detect, evaluate, evaluate_branches, evaluate_detection, evaluate_occlusion, finetune,
-               models, package, plane, serve, stability, track, train, train_branches)
+from . import (annotate, benchmark, cost, detect, evaluate, evaluate_branches, evaluate_detection, evaluate_occlusion,
+               export, finetune, models, package, plane, serve, stability, track, train, train_branches)
 from ..torch_required import explain_missing
 from .common import one_line
 from .quiet import quiet_opencv_log
@@ -20,7 +20,8 @@ COMMANDS = {
     "train": train, "train-branches": train_branches, "finetune": finetune, "package": package,
     "evaluate": evaluate, "evaluate-branches": evaluate_branches, "evaluate-occlusion": evaluate_occlusion,
     "evaluate-detection": evaluate_detection,
-    "stability": stability, "benchmark": benchmark, "cost": cost, "annotate": annotate, "serve": serve,
+    "stability": stability, "benchmark": benchmark, "cost": cost, "annotate": annotate,
+    "export": export, "serve": serve,
 }
 
 

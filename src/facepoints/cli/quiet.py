@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
+from typing import TextIO
 from contextlib import contextmanager
 
 
@@ -19,22 +20,35 @@ def quiet_opencv_log() -> None:
 
 
 @contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send what C code writes to file descriptor 2 to the null device for the duration (the
-    command line decodes one file at a time; Python's own ``sys.stderr`` is flushed first)."""
+def native_stderr_silenced() -> Iterator[TextIO]:
+    """Send what C code writes to file descriptor 2 to the null device for the duration (decoders
+    running in worker threads; Python's own ``sys.stderr`` is flushed first and goes there too).
+    Yields a text stream on the real stderr, for the command's own lines and progress bar."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
     except (OSError, ValueError):  # no stderr to protect
-        yield
+        yield sys.stderr
         return
+    # our own lines: to sys.stderr unless it writes to descriptor 2 (then to a copy of the real one)
+    own = os.fdopen(os.dup(saved), "w", buffering=1, encoding="utf-8", errors="replace") \
+        if _writes_to_fd2(sys.stderr) else None
     try:
         null = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(null, 2)
         finally:
             os.close(null)
-        yield
+        yield own or sys.stderr
     finally:
+        if own is not None:
+            own.close()
         os.dup2(saved, 2)
         os.close(saved)
+
+
+def _writes_to_fd2(stream: object) -> bool:
+    try:
+        return stream.fileno() == 2
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from .card import sha256_of
+from .onnx_half import store_weights_half
 
 
 class MultitaskExport(nn.Module):
@@ -49,34 +50,6 @@ def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17
         torch.onnx.export(module, dummy, str(path), input_names=["crops"], output_names=names,
                           dynamic_axes=axes, opset_version=opset, dynamo=False)
     return names
-
-
-def store_weights_half(path: str | Path, min_elements: int = 256) -> int:
-    """Rewrite the ONNX file at ``path`` so that every float32 initializer with at least
-    ``min_elements`` values is stored as float16 and cast back to float32 at the graph's start.
-    Returns the number of initializers converted."""
-    import numpy as np
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    model = onnx.load(str(path))
-    graph, casts, kept = model.graph, [], []
-    for init in graph.initializer:
-        if init.data_type != TensorProto.FLOAT or int(np.prod(init.dims)) < min_elements:
-            kept.append(init)
-            continue
-        half = numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float16), f"{init.name}__fp16")
-        kept.append(half)
-        casts.append(helper.make_node("Cast", [half.name], [init.name], to=TensorProto.FLOAT,
-                                      name=f"{init.name}__to_fp32"))
-    del graph.initializer[:]
-    graph.initializer.extend(kept)
-    nodes = casts + list(graph.node)
-    del graph.node[:]
-    graph.node.extend(nodes)
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return len(casts)
 
 
 def export_model_files(network: nn.Module, size: int, folder: str | Path, name: str, half: bool = False) -> dict:

@@ -1,7 +1,11 @@
-"""The table ``facepoints annotate`` writes: one row per face; an image without a face, or one
-that could not be read, gets one row with ``face = -1`` and its ``status`` (``no_face``,
-``error``) and ``reason``, so no input is dropped silently. Values are float32 pixels as in
-``Face``; ``landmarks`` and ``sigma`` are lists of [x, y] pairs; pose is yaw, pitch, roll degrees."""
+"""The one table schema: a row per face, written by ``facepoints annotate`` (Parquet parts),
+``facepoints detect --format jsonl|csv|parquet`` and ``facepoints.to_dataframe``.
+
+An image without a face, or one that could not be read, gets one row with ``face = -1`` and its
+``status`` (``no_face``, ``error``) and ``reason``, so no input is dropped silently. Values are
+float32 as in ``Face`` (pixels, 0-based); ``box`` is [x0, y0, x1, y1], ``landmarks`` and
+``sigma`` are lists of [x, y] pairs; the pose is ``yaw``, ``pitch``, ``roll`` degrees; columns a
+model does not give are empty (``None``)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -15,6 +19,11 @@ if TYPE_CHECKING:
 
 COLUMNS = ("image", "face", "status", "reason", "box", "score", "box_source", "scheme", "landmarks", "sigma",
            "yaw", "pitch", "roll", "confidence")
+#: columns holding lists (JSON text in a CSV cell)
+NESTED = ("box", "landmarks", "sigma")
+#: the other columns' Python types
+SCALARS = {"image": str, "face": int, "status": str, "reason": str, "score": float, "box_source": str,
+           "scheme": str, "yaw": float, "pitch": float, "roll": float, "confidence": float}
 
 
 def schema() -> "pa.Schema":
@@ -26,6 +35,11 @@ def schema() -> "pa.Schema":
                       ("reason", pa.string()), ("box", pa.list_(f32)), ("score", f32), ("box_source", pa.string()),
                       ("scheme", pa.string()), ("landmarks", pairs), ("sigma", pairs), ("yaw", f32),
                       ("pitch", f32), ("roll", f32), ("confidence", f32)])
+
+
+def _f32(value: float | None) -> float | None:
+    """``value`` as the float32 the tables store (so every format reads back the same number)."""
+    return None if value is None else float(np.float32(value))
 
 
 def _empty(image: str, status: str, reason: str | None) -> dict:
@@ -42,10 +56,10 @@ def image_rows(image: str, faces: list[Face]) -> list[dict]:
     for index, face in enumerate(faces):
         pose = face.pose.tolist() if face.pose is not None else [None] * 3
         rows.append({"image": image, "face": index, "status": "ok", "reason": None, "box": face.box.tolist(),
-                     "score": face.score, "box_source": face.box_source, "scheme": face.scheme,
+                     "score": _f32(face.score), "box_source": face.box_source, "scheme": face.scheme,
                      "landmarks": face.landmarks.tolist(),
                      "sigma": face.sigma.tolist() if face.sigma is not None else None,
-                     "yaw": pose[0], "pitch": pose[1], "roll": pose[2], "confidence": face.confidence})
+                     "yaw": pose[0], "pitch": pose[1], "roll": pose[2], "confidence": _f32(face.confidence)})
     return rows
 
 
