@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 
@@ -14,6 +15,7 @@ from .models.capabilities import Capabilities, capabilities
 from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
+from .pipeline.realign import realign_turned
 from .pipeline.rotation import aligned_box, angle_difference, landmark_roll, upright_box, upright_side
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
@@ -276,6 +278,11 @@ class Landmarker:
                 angles = np.asarray(landmark_roll(framing, self.scheme), np.float64).reshape(len(boxes))
                 crop_boxes = np.stack([upright_box(p, a) for p, a in zip(framing, angles)])
         out = self._run(rgb, crop_boxes, self.runtime, angles)
+        if angles is not None and refine > 0:  # faces lying on their side: a second alignment pass
+            relook = None if self._detector is None else partial(upright_roll, self._detector, rgb)
+            out = realign_turned(out, self.scheme, lambda b, a: self._run(rgb, b, self._box_runtime, a),
+                                 lambda b, a: self._run(rgb, b, self.runtime, a), DOUBTFUL_ROLL, relook,
+                                 self.min_confidence)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose
