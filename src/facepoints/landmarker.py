@@ -27,12 +27,13 @@ from .schemes import LandmarkScheme, as_plane_points, get_scheme
 #: most face crops sent to the network at once; more boxes run in chunks of this size, which
 #: bounds memory (ONNX Runtime keeps its buffers at the largest batch it has seen)
 MAX_BATCH = 16
-#: roll (degrees) beyond which a detector's estimate gets a second look: BlazeFace's eye
-#: keypoints are within ~2 degrees up to 60 degrees of roll but unreliable near 90 (median error
-#: 18 degrees, some read upside down). Chosen on the validation split of the 300W training list,
-#: never the test set (issue 14): 10 and 20 tie on the faces turned +-90 degrees (found 100 /
-#: 98.5 %, NME 4.84 / 4.53 %), 30 is worse there (-90: NME 5.07 %), and 10 costs the occluded
-#: faces (NME 12.3 % against 9.0 %). Table: docs/detection.md,
+#: roll (degrees) beyond which a detector's estimate gets a second look, and beyond which the
+#: landmarks' own roll sends a face through the second alignment pass (pipeline/realign.py):
+#: BlazeFace's eye keypoints are within ~2 degrees up to 60 degrees of roll but unreliable near
+#: 90 (median error 18 degrees, some read upside down). Chosen on the validation split of the
+#: 300W training list, never the test set (issue 14): 10, 20 and 30 tie on the faces turned
+#: +-90 degrees (found 100 / 99.5 %, NME 4.08 / 3.93 %; 30 by 0.004 % worse), 10 costs the
+#: occluded faces (NME 10.3 % against 8.9 %). Table: docs/detection.md,
 #: `python tools/sweep_detection_thresholds.py ../shared/data/300W/train.txt`.
 DOUBTFUL_ROLL = 20.0
 
@@ -53,14 +54,15 @@ class Landmarker:
     and averages (slightly more accurate, about 1.5x the network time). With models that have a
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives, unless the detector scores them at least its ``certain_score``
-    (BlazeFace: 0.6; the face check rejects most faces behind masks) (explicit ``boxes`` are
+    (BlazeFace: 0.55; the face check rejects most faces behind masks) (explicit ``boxes`` are
     always kept). ``min_face_size`` (pixels) is passed to a detector created by name: smaller
     faces are not searched for (the whole image is searched; smaller is slower).
     ``search_rotated`` also searches copies turned by 90/180/270 degrees (4x the detector time);
-    without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``), which
-    covers +-90 degrees but not upside-down faces. Models with ATPN's pose and tracking branches also fill
-    ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
-    crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
+    without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``; faces
+    still turned beyond ``DOUBTFUL_ROLL`` get a second alignment pass,
+    ``facepoints.pipeline.realign``), which covers +-90 degrees but not upside-down faces.
+    Models with ATPN's pose and tracking branches also fill ``Face.pose`` (yaw, pitch, roll
+    degrees) and ``Face.confidence`` (face probability of the crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
     boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
     with a leading underscore are internal (the evaluation and tracking layers use them). Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for

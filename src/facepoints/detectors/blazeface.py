@@ -338,7 +338,7 @@ class BlazeFaceDetector(FaceDetector):
     def __repr__(self) -> str:
         return (f"BlazeFaceDetector(model={self.model!r}, score_threshold={self.score_threshold}, "
                 f"nms_threshold={self.nms_threshold}, min_face_size={self.min_face_size!r}, "
-                f"pyramid_score_threshold={self.pyramid_score_threshold})")
+                f"pyramid_score_threshold={self.pyramid_score_threshold}, whole_image={self.whole_image!r})")
 
 
 def full_range_detector(**kwargs: Any) -> BlazeFaceDetector:
