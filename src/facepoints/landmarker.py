@@ -62,8 +62,9 @@ class Landmarker:
     still turned beyond ``DOUBTFUL_ROLL`` get a second alignment pass,
     ``facepoints.pipeline.realign``), which covers +-90 degrees but not upside-down faces.
     Models with ATPN's pose and tracking branches also fill ``Face.pose`` (yaw, pitch, roll
-    degrees) and ``Face.confidence`` (face probability of the crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
-    boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
+    degrees) and ``Face.confidence`` (face probability of the crop). Public surface:
+    ``lm(image, boxes=...)`` and, for an already decoded RGB image and its boxes,
+    ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
     with a leading underscore are internal (the evaluation and tracking layers use them). Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:

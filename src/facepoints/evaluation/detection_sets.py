@@ -17,7 +17,7 @@ from ..datasets.records import FaceRecord
 from ..geometry import box_from_points
 from ..pipeline.images import load_image
 
-__all__ = ["rotate_image", "rotated_copies", "composites", "small_in_frames", "face_free_images",
+__all__ = ["rotate_image", "rotated_copies", "composites", "small_in_frames", "face_patch", "face_free_images",
            "COMPOSITE_SIZES", "FACE_FREE_PHOTOS"]
 
 #: tight-landmark-box sides (pixels) the composite photos' faces cycle through
@@ -64,7 +64,7 @@ def rotated_copies(records: Sequence[FaceRecord], angle: float) -> Iterator[Samp
         yield image, points[None]
 
 
-def _pasted(record: FaceRecord, side: float) -> tuple[np.ndarray, np.ndarray]:
+def face_patch(record: FaceRecord, side: float) -> tuple[np.ndarray, np.ndarray]:
     """The record's face with its surroundings (twice its tight box), scaled so that the tight
     box's longer side is ``side`` pixels, and its landmarks in that patch."""
     image, box = load_image(record.image_path), box_from_points(record.landmarks)
@@ -88,7 +88,7 @@ def small_in_frames(records: Sequence[FaceRecord], side: float = 95.0, width: in
     backgrounds = [_skimage_photo(name) for name in _BACKGROUNDS]
     for rec in records:
         frame = cv2.resize(backgrounds[rng.integers(len(backgrounds))], (width, height))
-        patch, points = _pasted(rec, side)
+        patch, points = face_patch(rec, side)
         ph, pw = patch.shape[:2]
         x, y = int(rng.integers(0, max(1, width - pw + 1))), int(rng.integers(0, max(1, height - ph + 1)))
         patch, points = patch[:height - y, :width - x], points + [x, y]
@@ -115,7 +115,7 @@ def composites(records: Sequence[FaceRecord], faces: int = 96, width: int = 4000
     out, placed, x, y, row = canvas(), [], 20, 20, 0
     for k in range(faces):
         rec = records[int(rng.integers(len(records)))]
-        patch, points = _pasted(rec, COMPOSITE_SIZES[k % len(COMPOSITE_SIZES)])
+        patch, points = face_patch(rec, COMPOSITE_SIZES[k % len(COMPOSITE_SIZES)])
         ph, pw = patch.shape[:2]
         if x + pw > width - 20:
             x, y, row = 20, y + row + 20, 0
