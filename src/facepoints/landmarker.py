@@ -54,7 +54,7 @@ class Landmarker:
     and averages (slightly more accurate, about 1.5x the network time). With models that have a
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives, unless the detector scores them at least its ``certain_score``
-    (BlazeFace: 0.55; the face check rejects most faces behind masks) (explicit ``boxes`` are
+    (BlazeFace: 0.6; the face check rejects most faces behind masks) (explicit ``boxes`` are
     always kept). ``min_face_size`` (pixels) is passed to a detector created by name: smaller
     faces are not searched for (the whole image is searched; smaller is slower).
     ``search_rotated`` also searches copies turned by 90/180/270 degrees (4x the detector time);
