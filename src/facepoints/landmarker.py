@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 
@@ -58,13 +57,11 @@ class Landmarker:
     always kept). ``min_face_size`` (pixels) is passed to a detector created by name: smaller
     faces are not searched for (the whole image is searched; smaller is slower).
     ``search_rotated`` also searches copies turned by 90/180/270 degrees (4x the detector time);
-    without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``; faces
-    still turned beyond ``DOUBTFUL_ROLL`` get a second alignment pass,
-    ``facepoints.pipeline.realign``), which covers +-90 degrees but not upside-down faces.
-    Models with ATPN's pose and tracking branches also fill ``Face.pose`` (yaw, pitch, roll
-    degrees) and ``Face.confidence`` (face probability of the crop). Public surface:
-    ``lm(image, boxes=...)`` and, for an already decoded RGB image and its boxes,
-    ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
+    without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``), which
+    covers +-90 degrees but not upside-down faces. Models with ATPN's pose and tracking branches also fill
+    ``Face.pose`` (yaw, pitch, roll degrees) and ``Face.confidence`` (face probability of the
+    crop). Public surface: ``lm(image, boxes=...)`` and, for an already decoded RGB image and its
+    boxes, ``landmarks_for_boxes`` (also ``track``, and ``plane_points`` for TUFA); the methods
     with a leading underscore are internal (the evaluation and tracking layers use them). Models that
     estimate their uncertainty (DSLPT) fill ``Face.sigma`` (per point and axis, pixels); for
     coarse-to-fine models ``stages`` picks how many stages run (fewer: faster, coarser; default:
@@ -263,7 +260,9 @@ class Landmarker:
 
         ``rolls`` (degrees, :mod:`facepoints.pipeline.rotation`) turn each face's crop upright;
         each re-centring then also takes the roll of the previous prediction's eyes (the model's
-        own check of the detector's estimate), see :func:`facepoints.pipeline.rotation.upright_box`."""
+        own check of the detector's estimate), see :func:`facepoints.pipeline.rotation.upright_box`;
+        faces still turned beyond ``DOUBTFUL_ROLL`` then get a second alignment pass
+        (:func:`facepoints.pipeline.realign.realign_turned`)."""
         if len(boxes) == 0:
             return []
         crop_boxes, angles = boxes, None
@@ -282,7 +281,8 @@ class Landmarker:
                 crop_boxes = np.stack([upright_box(p, a) for p, a in zip(framing, angles)])
         out = self._run(rgb, crop_boxes, self.runtime, angles)
         if angles is not None and refine > 0:  # faces lying on their side: a second alignment pass
-            relook = None if self._detector is None else partial(upright_roll, self._detector, rgb)
+            detector = self._detector
+            relook = None if detector is None else (lambda box, roll: upright_roll(detector, rgb, box, roll))
             out = realign_turned(out, self.scheme, lambda b, a: self._run(rgb, b, self._box_runtime, a),
                                  lambda b, a: self._run(rgb, b, self.runtime, a), DOUBTFUL_ROLL, relook,
                                  self.min_confidence)
