@@ -118,8 +118,9 @@ def test_parity_with_the_original_tflite_on_real_photos(model, detectors, astron
               "grey astronaut": np.repeat(cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[..., None], 3, 2),
               "coffee": skd.coffee(), "cat": skd.chelsea()}
     found = 0
+    letterbox_pass = BlazeFaceDetector(model, whole_image="letterbox", threads=1)  # MediaPipe's
     for name, image in photos.items():
-        ours = detectors[model].detect(image)
+        ours = letterbox_pass.detect(image)
         ref = _tflite_detect(model, image, detectors[model])
         assert len(ours) == len(ref), (name, ours, ref)
         for a, b in zip(ours, ref):
@@ -180,8 +181,12 @@ def test_several_faces_and_flip(model, detectors, astronaut):
 
 
 def test_no_face_in_face_free_photos(model, detectors):
+    letterbox_pass = BlazeFaceDetector(model, whole_image="letterbox", threads=1)
     for image in (np.zeros((240, 320, 3), np.uint8), skd.coffee(), skd.chelsea(), skd.rocket()):
-        assert detectors[model].detect(image) == []
+        assert letterbox_pass.detect(image) == []
+        # the fill pass sees the cat's face (chelsea) at 0.52, under the score the Landmarker
+        # keeps without its own face check (BlazeFaceDetector.certain_score)
+        assert all(d.score < BlazeFaceDetector.certain_score for d in detectors[model].detect(image))
 
 
 # -- image pyramid ---------------------------------------------------------------------
@@ -199,6 +204,29 @@ def test_pyramid_finds_a_small_face_in_a_large_photo(astronaut, detectors):
     hits = [d for d in dets if np.linalg.norm(d.center - truth) < 10]
     assert len(hits) == 1 and 20 < hits[0].width < 50, dets
     assert len(dets) <= 2  # at most one stray detection on the textures
+
+
+# -- whole-image pass: letterbox or fill ------------------------------------------------------
+
+def test_fill_finds_a_small_face_in_a_vga_frame_that_the_letterbox_misses(astronaut, detectors):
+    """Regression for issue 14 (c): a ~80 px face in a 640 x 480 frame, under a fifth of the
+    longer side, is missed by MediaPipe's letterbox but found when the shorter side fills the
+    input; the face-free frame around it gives no detection either way."""
+    face = cv2.resize(astronaut[60:190, 160:290], (110, 110), interpolation=cv2.INTER_AREA)
+    frame = _scene(640, 480)
+    frame[250:360, 400:510] = face
+    centre = np.array([455.0, 305.0])
+    letterbox_pass = BlazeFaceDetector("short", whole_image="letterbox", threads=1)
+    assert letterbox_pass.detect(frame) == []
+    dets = detectors["short"].detect(frame)
+    assert len(dets) == 1 and np.linalg.norm(dets[0].center - centre) < 10 and 60 < dets[0].width < 130
+    assert detectors["short"].detect(_scene(640, 480)) == []
+
+
+def test_fill_and_letterbox_agree_on_square_images(model, detectors, astronaut):
+    letterbox_pass = BlazeFaceDetector(model, whole_image="letterbox", threads=1)
+    assert detectors[model].whole_image == "fill"
+    assert detectors[model].detect(astronaut) == letterbox_pass.detect(astronaut)
 
 
 def test_pyramid_keeps_large_faces_and_scales_follow_min_face_size(astronaut):
@@ -246,7 +274,7 @@ def test_registered_names_and_options():
     full = create_detector("blazeface_full", score_threshold=0.7)
     assert full.name == "blazeface_full" and full.model == "full" and full.score_threshold == 0.7
     for bad in ({"model": "medium"}, {"score_threshold": 1.5}, {"min_face_size": 0},
-                {"pyramid_score_threshold": 0},
+                {"pyramid_score_threshold": 0}, {"whole_image": "stretch"},
                 {"nms_threshold": -0.1}, {"threads": 0}):
         with pytest.raises(ValueError):
             BlazeFaceDetector(**bad)

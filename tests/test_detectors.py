@@ -117,11 +117,11 @@ def test_detection_box_is_float32_xyxy(astronaut, detector):
 def test_boxes_follow_padding(astronaut, detector):
     base = detector.detect(astronaut)[0].box
     side = float(base[2] - base[0])
-    # padding below / right leaves the scan grids as they were: the same box (BlazeFace
-    # letterboxes the whole image to its input size, so there the scale changes: 3 % of the side)
+    # padding below / right leaves the scan grids as they were: the same box (BlazeFace scales
+    # the whole image's shorter side to its input size, so there the scale changes: 4 % of the side)
     padded = np.pad(astronaut, ((0, 40), (0, 24), (0, 0)))
     same = detector.detect(padded)[0].box
-    np.testing.assert_allclose(same, base, atol=0.03 * side if detector.name.startswith("blazeface") else 2.0)
+    np.testing.assert_allclose(same, base, atol=0.04 * side if detector.name.startswith("blazeface") else 2.0)
     # padding above / left shifts the face: boxes shift with it, give or take the
     # detectors' grid steps (HOG cells, pyramid levels)
     for top, left in [(40, 24), (37, 50), (100, 13)]:

@@ -15,7 +15,8 @@ import pytest
 from facepoints.datasets.formats.pts import write_pts
 from facepoints.datasets.image_list import read_image_list
 from facepoints.evaluation.detection import score_condition
-from facepoints.evaluation.detection_sets import COMPOSITE_SIZES, composites, face_free_images, rotate_image
+from facepoints.evaluation.detection_sets import (COMPOSITE_SIZES, composites, face_free_images, rotate_image,
+                                                  small_in_frames)
 from facepoints.geometry import box_from_points
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -85,6 +86,33 @@ def test_composites_hold_whole_faces_of_the_stated_sizes(astronaut_list):
     for image, pts in photos:
         assert image.shape == (1200, 1600, 3)
         assert (pts >= 0).all() and (pts[..., 0] < 1600).all() and (pts[..., 1] < 1200).all()
+
+
+def test_small_faces_in_frames_have_the_stated_size_and_stay_whole(astronaut_list):
+    pytest.importorskip("skimage")
+    records = read_image_list(astronaut_list)
+    for side in (80.0, 95.0):
+        (frame, points), = small_in_frames(records, side, seed=3)
+        assert frame.shape == (480, 640, 3) and points.shape == (1, 68, 2)
+        assert abs(float(np.ptp(box_from_points(points[0]).reshape(2, 2), 0).max()) - side) < 0.03 * side
+        assert (points >= 0).all() and (points[..., 0] < 640).all() and (points[..., 1] < 480).all()
+
+
+def test_cli_small_set_letterbox_against_fill(astronaut_list, tmp_path):
+    """Real subprocess calls: the astronaut at 70 px in a 640 x 480 frame (seed 1 places it where
+    MediaPipe's letterbox misses it) is found by the default fill pass."""
+    found = {}
+    for mode in ("letterbox", "fill"):
+        out = tmp_path / f"{mode}.json"
+        run = _cli(str(astronaut_list), "--sets", "small", "--small-sides", "70", "--seed", "1", "--whole-image",
+                   mode, "--threads", "1", "--json", str(out))
+        assert run.returncode == 0, run.stderr
+        report = json.loads(out.read_text())
+        assert report["sets"][0]["name"] == "70-px faces in 640x480 frames" and f"--whole-image {mode}" in report["command"]
+        found[mode] = report["sets"][0]["found"]
+    assert found == {"letterbox": 0, "fill": 1}
+    run = _cli(str(astronaut_list), "--sets", "small", "--detector", "opencv_haar", "--whole-image", "fill")
+    assert run.returncode == 2 and run.stderr.strip().startswith("facepoints evaluate-detection: error: ")
 
 
 def test_face_free_images_are_reproducible():

@@ -2,6 +2,7 @@
 faces turned by 90 degrees coming out right (issue 14, build item 3)."""
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -178,3 +179,34 @@ def test_pose_roll_sign_follows_the_image_rotation(landmarker, astronaut, angle)
     faces = landmarker(turned)
     assert len(faces) == 1
     assert abs(angle_difference(faces[0].pose[2], upright + angle)) < 8.0
+
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_second_alignment_pass_turns_a_face_read_upside_down(landmarker, astronaut, k):
+    """Issue 14 (b): landmarks of a face lying on its side, predicted from a crop turned the wrong
+    way up (the model is often sure of a face cropped upside down), come out right from
+    the second alignment pass: the detector's second look at the landmark frame picks the turn,
+    and two more crops re-align it. Without that look the pass keeps the wrong turn."""
+    from facepoints.detectors.rotated import upright_roll
+    from facepoints.pipeline.realign import realign_turned
+
+    upright = landmarker(astronaut)[0].landmarks
+    h, w = astronaut.shape[:2]
+    turned = _turned(astronaut, k)
+    truth = turn_back(upright, -k, h, w)  # the upright landmarks carried into the turned image
+    roll = float(landmark_roll(truth, landmarker.scheme))
+    assert abs(abs(roll) - 90.0) < 10.0
+    wrong = landmarker._run(turned, upright_box(truth, roll + 180.0)[None], landmarker.runtime,
+                            np.array([roll + 180.0]))
+    assert _nme(wrong.landmarks[0], truth) > 0.3
+
+    def run(boxes, angles):
+        return landmarker._run(turned, boxes, landmarker.runtime, angles)
+
+    relook = partial(upright_roll, create_detector("blazeface", threads=1), turned)
+    fixed = realign_turned(wrong, landmarker.scheme, run, run, 20.0, relook)
+    assert _nme(fixed.landmarks[0], truth) < 0.06
+    kept = realign_turned(wrong, landmarker.scheme, run, run, 20.0, None)
+    assert _nme(kept.landmarks[0], truth) > 0.3
+    assert realign_turned(wrong, landmarker.scheme, run, run, 179.0, relook) is wrong  # within min_roll

@@ -23,8 +23,8 @@ from skimage import data as skd
 
 from facepoints.datasets.image_list import read_image_list
 from facepoints.detectors import create_detector
+from facepoints.evaluation.detection_sets import face_patch
 from facepoints.geometry import box_from_points
-from facepoints.pipeline.images import load_image
 from tool_options import key_value_option
 
 REPO = Path(__file__).resolve().parents[1]
@@ -45,18 +45,12 @@ def collage(list_path: Path, seed: int = 0) -> tuple[np.ndarray, list[tuple[floa
     for k in range(48):
         side_px = SIZES[k % len(SIZES)]
         rec = records[rng.integers(len(records))]
-        image, box = load_image(rec.image_path), box_from_points(rec.landmarks)
-        side = max(box[2] - box[0], box[3] - box[1])
-        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        x0, y0 = int(max(0, cx - side)), int(max(0, cy - side))
-        x1, y1 = int(min(image.shape[1], cx + side)), int(min(image.shape[0], cy + side))
-        s = side_px / side
-        patch = cv2.resize(image[y0:y1, x0:x1], (round((x1 - x0) * s), round((y1 - y0) * s)),
-                           interpolation=cv2.INTER_AREA)
+        patch, points = face_patch(rec, side_px)
         ox, oy = (k % 8) * 500 + 20, (k // 8) * 500 + 20
         ph, pw = min(patch.shape[0], height - oy), min(patch.shape[1], width - ox)
         out[oy:oy + ph, ox:ox + pw] = patch[:ph, :pw]
-        faces.append(((cx - x0) * s + ox, (cy - y0) * s + oy, float(side_px)))
+        box = box_from_points(points)
+        faces.append(((box[0] + box[2]) / 2 + ox, (box[1] + box[3]) / 2 + oy, float(side_px)))
     return out, faces
 
 

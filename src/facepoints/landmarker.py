@@ -15,6 +15,7 @@ from .models.capabilities import Capabilities, capabilities
 from .pipeline.box_calibration import BoxCalibration, load_calibration
 from .pipeline.decode import DecodedOutput, concat_outputs, crops_for_boxes, decode_output
 from .pipeline.images import ImageInput, as_rgb
+from .pipeline.realign import realign_turned
 from .pipeline.rotation import aligned_box, angle_difference, landmark_roll, upright_box, upright_side
 from .pipeline.runtime import (FlipTestRuntime, OnnxRuntime, PromptedTorchRuntime, TorchRuntime,
                                onnxruntime_available)
@@ -26,12 +27,13 @@ from .schemes import LandmarkScheme, as_plane_points, get_scheme
 #: most face crops sent to the network at once; more boxes run in chunks of this size, which
 #: bounds memory (ONNX Runtime keeps its buffers at the largest batch it has seen)
 MAX_BATCH = 16
-#: roll (degrees) beyond which a detector's estimate gets a second look: BlazeFace's eye
-#: keypoints are within ~2 degrees up to 60 degrees of roll but unreliable near 90 (median error
-#: 18 degrees, some read upside down). Chosen on the validation split of the 300W training list,
-#: never the test set (issue 14): 10 and 20 tie on the faces turned +-90 degrees (found 100 /
-#: 98.5 %, NME 4.84 / 4.53 %), 30 is worse there (-90: NME 5.07 %), and 10 costs the occluded
-#: faces (NME 12.3 % against 9.0 %). Table: docs/detection.md,
+#: roll (degrees) beyond which a detector's estimate gets a second look, and beyond which the
+#: landmarks' own roll sends a face through the second alignment pass (pipeline/realign.py):
+#: BlazeFace's eye keypoints are within ~2 degrees up to 60 degrees of roll but unreliable near
+#: 90 (median error 18 degrees, some read upside down). Chosen on the validation split of the
+#: 300W training list, never the test set (issue 14): 10, 20 and 30 tie on the faces turned
+#: +-90 degrees (found 100 / 99.5 %, NME 4.08 / 3.93 %; 30 by 0.004 % worse), 10 costs the
+#: occluded faces (NME 10.3 % against 8.9 %). Table: docs/detection.md,
 #: `python tools/sweep_detection_thresholds.py ../shared/data/300W/train.txt`.
 DOUBTFUL_ROLL = 20.0
 
@@ -272,7 +274,9 @@ class Landmarker:
 
         ``rolls`` (degrees, :mod:`facepoints.pipeline.rotation`) turn each face's crop upright;
         each re-centring then also takes the roll of the previous prediction's eyes (the model's
-        own check of the detector's estimate), see :func:`facepoints.pipeline.rotation.upright_box`."""
+        own check of the detector's estimate), see :func:`facepoints.pipeline.rotation.upright_box`;
+        faces still turned beyond ``DOUBTFUL_ROLL`` then get a second alignment pass
+        (:func:`facepoints.pipeline.realign.realign_turned`)."""
         if len(boxes) == 0:
             return []
         crop_boxes, angles = boxes, None
@@ -290,6 +294,12 @@ class Landmarker:
                 angles = np.asarray(landmark_roll(framing, self.scheme), np.float64).reshape(len(boxes))
                 crop_boxes = np.stack([upright_box(p, a) for p, a in zip(framing, angles)])
         out = self._run(rgb, crop_boxes, self.runtime, angles)
+        if angles is not None and refine > 0:  # faces lying on their side: a second alignment pass
+            detector = self._detector
+            relook = None if detector is None else (lambda box, roll: upright_roll(detector, rgb, box, roll))
+            out = realign_turned(out, self.scheme, lambda b, a: self._run(rgb, b, self._box_runtime, a),
+                                 lambda b, a: self._run(rgb, b, self.runtime, a), DOUBTFUL_ROLL, relook,
+                                 self.min_confidence)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose

@@ -1,7 +1,8 @@
 """``facepoints evaluate-detection``: the whole pipeline with no boxes given (detector, roll,
 landmarks, face check) on sets made from an image list: the list as is, its occluded copy,
-rotated copies and composite large photos; found %, NME on found faces, FR@0.08 counting
-misses and ms per image each, then false detections on face-free images."""
+rotated copies, composite large photos and small faces in 640 x 480 frames; found %, NME on
+found faces, FR@0.08 counting misses and ms per image each, then false detections on face-free
+images."""
 from __future__ import annotations
 
 import argparse
@@ -16,7 +17,7 @@ from .common import add_model_arguments, input_guard
 HELP = ("find faces with no boxes given: share found, NME on found faces, FR counting misses, ms per image on the "
         "list, its occluded copy, rotated copies and composite large photos; false detections on face-free images")
 
-CONDITIONS = ("list", "occluded", "rotated", "composite", "face-free")
+CONDITIONS = ("list", "occluded", "rotated", "composite", "small", "face-free")
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -25,6 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector name (default: the package's default)")
     p.add_argument("--min-face-size", type=float, default=None,
                    help="smallest face side (pixels) searched for: slower, finds small faces in large photos")
+    p.add_argument("--whole-image", choices=["fill", "letterbox"], default=None,
+                   help="BlazeFace's whole-image pass: fill (the default) or MediaPipe's letterbox")
     p.add_argument("--search-rotated", action="store_true",
                    help="also search copies turned by 90/180/270 degrees (about 4x the detector time)")
     p.add_argument("--sets", nargs="+", default=list(CONDITIONS), choices=CONDITIONS, metavar="SET",
@@ -32,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--angles", type=float, nargs="+", default=[90.0, -90.0],
                    help="in-plane angles of the rotated copies, degrees counter-clockwise")
     p.add_argument("--composite-faces", type=int, default=96, help="faces pasted into the composite photos")
+    p.add_argument("--small-sides", type=float, nargs="+", default=[80.0, 95.0],
+                   help="tight-box sides (pixels) of the faces pasted into 640 x 480 frames (set 'small')")
     p.add_argument("--face-free", type=int, default=200, help="face-free images for the false detections")
     p.add_argument("--split", default="all", choices=["all", "train", "val"],
                    help="use only the training or validation part of a training list, split as facepoints train "
@@ -51,7 +56,8 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets.occluded_copy import occlude_records
     from ..datasets.splits import split_records
     from ..evaluation.detection import count_false_detections, detection_table, score_condition
-    from ..evaluation.detection_sets import composites, face_free_images, rotated_copies
+    from ..detectors import create_detector, default_detector
+    from ..evaluation.detection_sets import composites, face_free_images, rotated_copies, small_in_frames
     from ..landmarker import Landmarker
 
     if args.every < 1 or args.composite_faces < 1 or args.face_free < 0 or args.face_free_seed < 0:
@@ -64,7 +70,13 @@ def run(args: argparse.Namespace) -> int:
     if args.json is not None:
         input_guard(args, records).claim(args.json)
     cv2.setNumThreads(1)
-    lm = Landmarker(args.model, detector=None if args.detector == "none" else args.detector, backend=args.backend,
+    detector = None if args.detector == "none" else args.detector
+    if args.whole_image is not None and detector is not None:
+        if detector not in ("default", "blazeface", "blazeface_full"):
+            raise ValueError(f"--whole-image is an option of BlazeFace, not of {detector!r}")
+        options = {"whole_image": args.whole_image, "min_face_size": args.min_face_size}
+        detector = default_detector(**options) if detector == "default" else create_detector(detector, **options)
+    lm = Landmarker(args.model, detector=detector, backend=args.backend,
                     threads=args.threads, min_face_size=args.min_face_size, search_rotated=args.search_rotated)
     print(f"{lm!r}, detector {lm.detector!r}, search_rotated={lm.search_rotated}; "
           f"{len(records)} faces of {args.data}"
@@ -82,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         elif name == "rotated":
             for angle in args.angles:
                 results.append(score_condition(lm, f"rotated {angle:+g} deg", rotated_copies(records, angle)))
+        elif name == "small":
+            for side in args.small_sides:
+                results.append(score_condition(lm, f"{side:g}-px faces in 640x480 frames",
+                                               small_in_frames(records, side, seed=args.seed)))
         elif name == "composite":
             results.append(score_condition(lm, f"composite 4000x3000, {args.composite_faces} faces of 40-400 px",
                                            composites(records, args.composite_faces, seed=args.seed)))
@@ -111,7 +127,7 @@ def _load(record):
 
 def _argv(args: argparse.Namespace) -> list[str]:
     out = [str(args.data)]
-    for key in ("detector", "min_face_size", "every", "seed"):
+    for key in ("detector", "min_face_size", "whole_image", "every", "seed"):
         value = getattr(args, key)
         if value not in (None, "default", 1, 0):
             out.append(f"--{key.replace('_', '-')} {value:g}" if isinstance(value, float) else

@@ -1,5 +1,6 @@
 """Test sets for face finding, made from an annotated image list: rotated copies, composite
-large photos (faces pasted small into a collage of face-free pictures), and face-free images.
+large photos (faces pasted small into a collage of face-free pictures), small faces in video
+frames (one face pasted into a 640 x 480 face-free frame), and face-free images.
 
 Each generator yields ``(RGB image, (F, N, 2) landmarks of the faces in it)``; the occluded
 copy is ``facepoints.datasets.occluded_copy.occlude_records`` (``evaluate-occlusion``'s).
@@ -16,8 +17,8 @@ from ..datasets.records import FaceRecord
 from ..geometry import box_from_points
 from ..pipeline.images import load_image
 
-__all__ = ["rotate_image", "rotated_copies", "composites", "face_free_images", "COMPOSITE_SIZES",
-           "FACE_FREE_PHOTOS"]
+__all__ = ["rotate_image", "rotated_copies", "composites", "small_in_frames", "face_patch", "face_free_images",
+           "COMPOSITE_SIZES", "FACE_FREE_PHOTOS"]
 
 #: tight-landmark-box sides (pixels) the composite photos' faces cycle through
 COMPOSITE_SIZES = (40, 50, 60, 80, 100, 140, 200, 300, 400)
@@ -63,6 +64,38 @@ def rotated_copies(records: Sequence[FaceRecord], angle: float) -> Iterator[Samp
         yield image, points[None]
 
 
+def face_patch(record: FaceRecord, side: float) -> tuple[np.ndarray, np.ndarray]:
+    """The record's face with its surroundings (twice its tight box), scaled so that the tight
+    box's longer side is ``side`` pixels, and its landmarks in that patch."""
+    image, box = load_image(record.image_path), box_from_points(record.landmarks)
+    longer = max(box[2] - box[0], box[3] - box[1])
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    x0, y0 = int(max(0, cx - longer)), int(max(0, cy - longer))
+    x1, y1 = int(min(image.shape[1], cx + longer)), int(min(image.shape[0], cy + longer))
+    s = side / longer
+    pw, ph = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
+    patch = cv2.resize(image[y0:y1, x0:x1], (pw, ph), interpolation=cv2.INTER_AREA)
+    # continuous coordinates: pixel edges scale, centres sit half a pixel in
+    points = (record.landmarks - [x0, y0] + 0.5) * [pw / (x1 - x0), ph / (y1 - y0)] - 0.5
+    return patch, points.astype(np.float32)
+
+
+def small_in_frames(records: Sequence[FaceRecord], side: float = 95.0, width: int = 640, height: int = 480,
+                    seed: int = 0) -> Iterator[Sample]:
+    """Each record's face scaled to a ``side``-pixel tight box and pasted at a random place into a
+    ``width`` x ``height`` frame cut from the face-free photos (a small face in a video frame)."""
+    rng = np.random.default_rng(seed)
+    backgrounds = [_skimage_photo(name) for name in _BACKGROUNDS]
+    for rec in records:
+        frame = cv2.resize(backgrounds[rng.integers(len(backgrounds))], (width, height))
+        patch, points = face_patch(rec, side)
+        ph, pw = patch.shape[:2]
+        x, y = int(rng.integers(0, max(1, width - pw + 1))), int(rng.integers(0, max(1, height - ph + 1)))
+        patch, points = patch[:height - y, :width - x], points + [x, y]
+        frame[y:y + patch.shape[0], x:x + patch.shape[1]] = patch
+        yield frame, points[None].astype(np.float32)
+
+
 def composites(records: Sequence[FaceRecord], faces: int = 96, width: int = 4000, height: int = 3000,
                seed: int = 0) -> Iterator[Sample]:
     """Large photos: ``faces`` faces of the list (drawn at random), each with its surroundings
@@ -82,22 +115,15 @@ def composites(records: Sequence[FaceRecord], faces: int = 96, width: int = 4000
     out, placed, x, y, row = canvas(), [], 20, 20, 0
     for k in range(faces):
         rec = records[int(rng.integers(len(records)))]
-        image, box = load_image(rec.image_path), box_from_points(rec.landmarks)
-        side = max(box[2] - box[0], box[3] - box[1])
-        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        x0, y0 = int(max(0, cx - side)), int(max(0, cy - side))
-        x1, y1 = int(min(image.shape[1], cx + side)), int(min(image.shape[0], cy + side))
-        s = COMPOSITE_SIZES[k % len(COMPOSITE_SIZES)] / side
-        pw, ph = max(1, round((x1 - x0) * s)), max(1, round((y1 - y0) * s))
+        patch, points = face_patch(rec, COMPOSITE_SIZES[k % len(COMPOSITE_SIZES)])
+        ph, pw = patch.shape[:2]
         if x + pw > width - 20:
             x, y, row = 20, y + row + 20, 0
         if y + ph > height - 20:
             yield out, np.stack(placed)
             out, placed, x, y, row = canvas(), [], 20, 20, 0
-        out[y:y + ph, x:x + pw] = cv2.resize(image[y0:y1, x0:x1], (pw, ph), interpolation=cv2.INTER_AREA)
-        # continuous coordinates: pixel edges scale, centres sit half a pixel in
-        placed.append(((rec.landmarks - [x0, y0] + 0.5) * [pw / (x1 - x0), ph / (y1 - y0)] - 0.5 + [x, y])
-                      .astype(np.float32))
+        out[y:y + ph, x:x + pw] = patch
+        placed.append((points + [x, y]).astype(np.float32))
         x, row = x + pw + 20, max(row, ph)
     if placed:
         yield out, np.stack(placed)
