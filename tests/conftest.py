@@ -3,6 +3,7 @@ annotated image list), one shared Landmarker, the data folder."""
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -15,12 +16,16 @@ from web_helpers import web_server  # noqa: F401 - one `facepoints serve` for th
 ASTRONAUT_FACE = (175.0, 75.0, 266.0, 167.0)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def user_folder(tmp_path_factory) -> Path:
-    """Tests never read or write the real user folder (``FACEPOINTS_HOME``); subprocesses inherit it."""
-    folder = tmp_path_factory.mktemp("facepoints-home")
-    os.environ["FACEPOINTS_HOME"] = str(folder)
-    return folder
+# Tests never read or write the real user folder (``FACEPOINTS_HOME``), from collection on
+# (module-level ``list_models()`` calls); subprocesses inherit it.
+_USER_FOLDER = Path(tempfile.mkdtemp(prefix="facepoints-home-"))
+os.environ["FACEPOINTS_HOME"] = str(_USER_FOLDER)
+
+
+@pytest.fixture(scope="session")
+def user_folder() -> Path:
+    """The test session's user folder (empty at the start)."""
+    return _USER_FOLDER
 
 
 @pytest.fixture(scope="session")

@@ -58,3 +58,15 @@ def test_onnx_agrees_with_pytorch(name, stages, faces):
             if x is not None:
                 gap = np.abs(np.asarray(x) - np.asarray(y)).max()
                 assert gap < tolerance, f"{name} stages={stages}: {field} differs by {gap:.4g}"
+
+
+def test_export_leaves_a_multitask_network_in_eval_mode(tmp_path):
+    """Regression: torch.onnx.export restores its wrapper's mode, which put the network back in
+    training mode (BatchNorm on batch statistics) for whoever used it next."""
+    pytest.importorskip("onnx")
+    from facepoints.models import ATPN, ATPNConfig
+    from facepoints.registry.export import export_onnx
+
+    network = ATPN(ATPNConfig(width=16, embed=32, input_size=64, pose=True, tracking=True))
+    assert export_onnx(network, 64, tmp_path / "m.onnx") == ["landmarks", "pose", "face_prob"]
+    assert not any(m.training for m in network.modules())

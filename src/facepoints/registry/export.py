@@ -42,7 +42,8 @@ def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17
     """Write ``network`` (eval mode) to ``path`` with a dynamic batch axis; returns the output names."""
     network = network.eval()
     names = output_names(network, size)
-    module = network if names == ["landmarks"] else MultitaskExport(network, names)
+    # eval(): torch.onnx.export restores the wrapper's mode afterwards, and with it the network's
+    module = network if names == ["landmarks"] else MultitaskExport(network, names).eval()
     dummy = torch.rand(1, 3, size, size) * 255
     axes = {"crops": {0: "batch"}, **{name: {0: "batch"} for name in names}}
     with warnings.catch_warnings():
