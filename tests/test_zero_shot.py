@@ -112,15 +112,15 @@ def test_plane_points_are_the_learned_anchors(plain, tufa_name):
 def test_default_anchors_as_points_reproduce_the_default_prediction(plain, tufa_name, astronaut,
                                                                      astronaut_face_box):
     prompted = Landmarker(tufa_name, detector=None, threads=1, points=plain.plane_points())
-    assert prompted.runtime.name == "torch+points"  # "auto" falls back to PyTorch
+    assert prompted.runtime.name == "onnx"  # the ONNX file takes the points: no PyTorch needed
     want = plain(astronaut, boxes=[astronaut_face_box])[0]
     got = prompted(astronaut, boxes=[astronaut_face_box])[0]
-    np.testing.assert_allclose(got.landmarks, want.landmarks, atol=1e-4)
+    np.testing.assert_allclose(got.landmarks, want.landmarks, atol=1e-3)
     np.testing.assert_array_equal(got.box, want.box)
     assert got.scheme == "custom:68" and want.scheme == "ibug68"
     # re-centring on a detector box frames the face with the scheme's landmarks in both
     refined = [lm.landmarks_for_boxes(astronaut, astronaut_face_box[None], refine=1)[0] for lm in (plain, prompted)]
-    np.testing.assert_allclose(refined[1].landmarks, refined[0].landmarks, atol=1e-4)
+    np.testing.assert_allclose(refined[1].landmarks, refined[0].landmarks, atol=1e-3)
 
 
 def test_other_points_give_one_row_each_in_image_pixels(plain, tufa_name, astronaut, astronaut_face_box):
@@ -145,9 +145,7 @@ def test_points_need_a_tufa_model():
         Landmarker("atpn_lite0_68", detector=None, backend="torch").plane_points()
 
 
-def test_points_refuse_onnx_flip_test_and_malformed_input(tufa_name):
-    with pytest.raises(ValueError, match="ONNX"):
-        Landmarker(tufa_name, detector=None, backend="onnx", points=[[0.0, 0.0]])
+def test_points_refuse_flip_test_and_malformed_input(tufa_name):
     with pytest.raises(ValueError, match="flip_test"):
         Landmarker(tufa_name, detector=None, flip_test=True, points=[[0.0, 0.0]])
     for bad in ([], [[0.0, 0.0, 0.0]], [[np.nan, 0.0]]):

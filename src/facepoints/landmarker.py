@@ -99,7 +99,7 @@ class Landmarker:
             variance = UNIT_SPREAD_VARIANCE.get(self.capabilities.spread or "gaussian", 1.0)
             self.runtime = FlipTestRuntime(self.runtime, self.scheme.flip_permutation, variance)
         # the scheme's landmarks, which frame the face when a crop is re-centred
-        self._box_runtime = self.runtime if self.points is None else TorchRuntime(self.runtime.module)
+        self._box_runtime = self.runtime if self.points is None else self._own_landmarks_runtime(threads)
         self._detector_arg = detector
         self._detector: FaceDetector | None = None
         self._detector_lock = threading.Lock()
@@ -126,9 +126,6 @@ class Landmarker:
         if points is None:
             return None
         self._require_tufa("points=")
-        if backend == "onnx":
-            raise ValueError("points= runs the network in PyTorch (the ONNX file predicts the model's own "
-                             "landmarks only); use backend='torch' or 'auto'")
         if flip_test:
             raise ValueError("flip_test mirrors a scheme's points; it is not available with points=")
         return as_plane_points(points)
@@ -144,10 +141,13 @@ class Landmarker:
         onnx_key = onnx_weights_key(self.stages)  # coarse-to-fine models ship one ONNX file per stage count
         if backend == "onnx" and self.stages is not None and onnx_key not in self.card.weights:
             raise ValueError(f"model {self.card.name} ships no ONNX file for {self.stages} stages; use backend='torch'")
-        use_onnx = backend == "onnx" or (backend == "auto" and self.points is None
-                                          and onnx_key in self.card.weights and onnxruntime_available())
+        use_onnx = backend == "onnx" or (backend == "auto" and onnx_key in self.card.weights
+                                          and onnxruntime_available())
         if use_onnx:
-            return OnnxRuntime(weights_path(self.card, onnx_key), threads)
+            runtime = OnnxRuntime(weights_path(self.card, onnx_key), threads)
+            if self.points is None or runtime.anchors or backend == "onnx":
+                return runtime.prompted(self.points) if self.points is not None else runtime
+            # an older TUFA file that takes no points: PyTorch below
         model = create_model(self.card.name)
         if self.stages is not None:
             model.set_inference_stages(self.stages)
@@ -155,12 +155,25 @@ class Landmarker:
             return PromptedTorchRuntime(model, self.points, threads)
         return TorchRuntime(model, threads)
 
+    def _own_landmarks_runtime(self, threads: int | None):
+        """The runtime of the model's own landmark set (the crop frame when ``points`` are asked for)."""
+        if isinstance(self.runtime, OnnxRuntime):
+            return OnnxRuntime(weights_path(self.card, onnx_weights_key(self.stages)), threads)
+        return TorchRuntime(self.runtime.module)
+
     def plane_points(self, name: str | None = None) -> np.ndarray:
         """(N, 2) float32 plane anchors a TUFA model learned for one of its landmark sets: the
         mean shape plus the learned alignment offsets. ``name``: a set of the model (``KeyError``
         lists them); ``None`` (or the card's scheme name, unless a set has it) gives the default
         set, whose landmarks ``Face`` reports without ``points``."""
         self._require_tufa("plane_points")
+        anchors = getattr(self._box_runtime, "anchors", None)
+        if anchors:  # an ONNX file carries them: no PyTorch needed
+            if name is None or (name == self.card.scheme and name not in anchors):
+                return next(iter(anchors.values())).copy()
+            if name not in anchors:
+                raise KeyError(f"this model has no landmark set {name!r}; it has: {', '.join(anchors)}")
+            return anchors[name].copy()
         network = getattr(self._box_runtime, "module", None)
         network = create_model(self.card.name) if network is None else network
         key = None if name == self.card.scheme and name not in network.schemes else name
@@ -297,9 +310,10 @@ class Landmarker:
         if angles is not None and refine > 0:  # faces lying on their side: a second alignment pass
             detector = self._detector
             relook = None if detector is None else (lambda box, roll: upright_roll(detector, rgb, box, roll))
+            framing = None if self.points is None else self._run(rgb, crop_boxes, self._box_runtime, angles)
             out = realign_turned(out, self.scheme, lambda b, a: self._run(rgb, b, self._box_runtime, a),
                                  lambda b, a: self._run(rgb, b, self.runtime, a), DOUBTFUL_ROLL, relook,
-                                 self.min_confidence)
+                                 self.min_confidence, framing)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose

@@ -27,19 +27,21 @@ Run = Callable[[np.ndarray, np.ndarray], DecodedOutput]
 
 def realign_turned(out: DecodedOutput, scheme, frame: Run, final: Run, min_roll: float,
                    relook: Callable[[np.ndarray, float], tuple[float, float]] | None = None,
-                   min_confidence: float = 0.5) -> DecodedOutput:
+                   min_confidence: float = 0.5, framing: DecodedOutput | None = None) -> DecodedOutput:
     """``out`` with the faces turned beyond ``min_roll`` re-aligned.
 
     ``frame`` and ``final`` run the landmark model on (K, 4) upright boxes turned by (K,) degrees
     (``frame``: the network whose landmarks frame a crop; ``final``: the one reported).
     ``relook(upright box, roll)`` gives the detector's (roll, score) for the face (score 0: not
     found); a turn it proposes is kept only if the model's face confidence there is at least
-    ``min_confidence`` or was already below it."""
-    rolls = np.asarray(landmark_roll(out.landmarks, scheme), np.float64).reshape(len(out.landmarks))
+    ``min_confidence`` or was already below it. ``framing``: the scheme's landmarks for the same
+    crops when ``out`` holds other points (a prompted model); default ``out``."""
+    framing = out if framing is None else framing
+    rolls = np.asarray(landmark_roll(framing.landmarks, scheme), np.float64).reshape(len(framing.landmarks))
     chosen = np.flatnonzero(np.abs(rolls) > min_roll)
     if not len(chosen):
         return out
-    boxes = np.stack([upright_box(out.landmarks[i], rolls[i]) for i in chosen])
+    boxes = np.stack([upright_box(framing.landmarks[i], rolls[i]) for i in chosen])
     angles, turned = rolls[chosen].copy(), np.zeros(len(chosen), bool)
     if relook is not None:
         for row, (box, roll) in enumerate(zip(boxes, angles)):

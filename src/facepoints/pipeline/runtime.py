@@ -8,6 +8,7 @@ PyTorch is imported only when a PyTorch runtime is made (it is the optional ``[t
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -100,8 +101,14 @@ def _as_tensor(crops: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2))).float()
 
 
+#: ONNX metadata key of a prompted network's plane anchors: JSON {set name: [[x, y], ...]}, default set first
+PLANE_ANCHORS_KEY = "facepoints.plane_anchors"
+
+
 class OnnxRuntime:
-    """Runs an exported ONNX file of the same network with ONNX Runtime (faster on CPU)."""
+    """Runs an exported ONNX file of the same network with ONNX Runtime (faster on CPU). A file
+    with a ``points`` input (TUFA) locates its own landmark set's plane anchors (``anchors``, read
+    from the file), or other plane points given to ``prompted``."""
 
     name = "onnx"
 
@@ -114,15 +121,34 @@ class OnnxRuntime:
             options.inter_op_num_threads = 1
         options.log_severity_level = 3
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        self.input = self.session.get_inputs()[0].name
+        inputs = [i.name for i in self.session.get_inputs()]
+        self.input = inputs[0]
         self.outputs = [o.name for o in self.session.get_outputs()]
         if len(self.outputs) > 1 and "landmarks" not in self.outputs:
             raise ValueError(f"{path}: a multi-output model needs outputs named {OUTPUT_NAMES}, has {self.outputs}")
+        self.path = Path(path)
+        self.anchors: dict[str, np.ndarray] = {}
+        self.points: np.ndarray | None = None
+        if "points" in inputs:
+            stored = self.session.get_modelmeta().custom_metadata_map.get(PLANE_ANCHORS_KEY)
+            if stored is None:
+                raise ValueError(f"{path}: a points input but no plane anchors ({PLANE_ANCHORS_KEY}) in its metadata")
+            self.anchors = {k: np.asarray(v, np.float32).reshape(-1, 2) for k, v in json.loads(stored).items()}
+            self.points = next(iter(self.anchors.values()))
+
+    def prompted(self, points: np.ndarray) -> "OnnxRuntime":
+        """This runtime locating ``points`` (P, 2) of the face plane instead of its own landmark set."""
+        if not self.anchors:
+            raise ValueError(f"{self.path.name}: this ONNX file takes no plane points (re-export it, or use "
+                             "backend='torch')")
+        self.points = np.ascontiguousarray(np.asarray(points, np.float32).reshape(-1, 2))
+        return self
 
     def __call__(self, crops: np.ndarray) -> NetworkOutput:
         """(B, S, S, 3) RGB crops -> ``NetworkOutput`` (a single unnamed output is the landmarks)."""
         x = np.ascontiguousarray(crops.transpose(0, 3, 1, 2), dtype=np.float32)
-        values = self.session.run(None, {self.input: x})
+        feed = {self.input: x} if self.points is None else {self.input: x, "points": self.points}
+        values = self.session.run(None, feed)
         if len(values) == 1:
             return NetworkOutput(np.asarray(values[0], np.float32))
         return NetworkOutput.from_named(dict(zip(self.outputs, values)))

@@ -16,8 +16,20 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..pipeline.runtime import PLANE_ANCHORS_KEY
 from .card import sha256_of
 from .onnx_half import store_weights_half
+
+
+class PromptedExport(nn.Module):
+    """Wraps a prompted network's ``forward_points`` (TUFA): inputs ``crops`` and ``points`` (P, 2)."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, images: torch.Tensor, points: torch.Tensor) -> torch.Tensor:
+        return self.network.forward_points(images, points)
 
 
 class MultitaskExport(nn.Module):
@@ -39,18 +51,42 @@ def output_names(network: nn.Module, size: int) -> list[str]:
 
 
 def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17) -> list[str]:
-    """Write ``network`` (eval mode) to ``path`` with a dynamic batch axis; returns the output names."""
+    """Write ``network`` (eval mode) to ``path`` with a dynamic batch axis; returns the output names.
+    A network that takes plane points (TUFA) gets a second input, ``points`` (P, 2), any P, and its
+    landmark sets' plane anchors in the file's metadata (``PLANE_ANCHORS_KEY``)."""
     network = network.eval()
     names = output_names(network, size)
+    dummy = torch.rand(1, 3, size, size) * 255
+    if network.capabilities.takes_points:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(PromptedExport(network).eval(), (dummy, network.anchors().detach()), str(path),
+                              input_names=["crops", "points"], output_names=["landmarks"],
+                              dynamic_axes={"crops": {0: "batch"}, "points": {0: "points"},
+                                            "landmarks": {0: "batch", 1: "points"}},
+                              opset_version=opset, dynamo=False)
+        _store_anchors(path, {name: network.anchors(name).detach().tolist() for name in network.schemes})
+        return ["landmarks"]
     # eval(): torch.onnx.export restores the wrapper's mode afterwards, and with it the network's
     module = network if names == ["landmarks"] else MultitaskExport(network, names).eval()
-    dummy = torch.rand(1, 3, size, size) * 255
     axes = {"crops": {0: "batch"}, **{name: {0: "batch"} for name in names}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(module, dummy, str(path), input_names=["crops"], output_names=names,
                           dynamic_axes=axes, opset_version=opset, dynamo=False)
     return names
+
+
+def _store_anchors(path: str | Path, anchors: dict[str, list]) -> None:
+    """Put a prompted network's plane anchors per landmark set (default set first) into the file."""
+    import json
+
+    import onnx
+
+    model = onnx.load(str(path))
+    entry = model.metadata_props.add()
+    entry.key, entry.value = PLANE_ANCHORS_KEY, json.dumps(anchors)
+    onnx.save(model, str(path))
 
 
 def export_model_files(network: nn.Module, size: int, folder: str | Path, name: str, half: bool = False) -> dict:

@@ -79,10 +79,11 @@ def landmark_training(checkpoint: Checkpoint, notes: str, old: dict) -> dict:
     cfg = checkpoint.config
     run_dirs = training_chain(checkpoint.path.parent, cfg)
     return {
-        "data": cfg["train_lists"], "data_root": cfg["data_root"],
-        "validation": f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash",
+        "data": cfg.get("train_lists", []), "data_root": cfg.get("data_root"),
+        "validation": (f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash"
+                       if cfg.get("val_fraction") else "none recorded"),
         "config": {**cfg, "model": {k: v for k, v in cfg["model"].items() if k not in BRANCH_METRICS}},
-        "epochs_completed": checkpoint.epoch + 1,
+        "epochs_completed": None if checkpoint.epoch is None else checkpoint.epoch + 1,
         "best_val_nme": checkpoint.best,
         "wall_minutes": round(sum(training_minutes(Path(d) / "log.jsonl") or 0 for d in run_dirs), 1),
         "machine": "2 CPU cores (x86_64), PyTorch CPU build, no GPU",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from .export import export_onnx
+from .export import export_model_files
 from ..schemes import LandmarkScheme, register_scheme
 from . import list_models, register_model, sha256_of
 from .card import ModelCard
@@ -18,8 +18,8 @@ from .checkpoint import Checkpoint, CheckpointError
 
 def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None = None, onnx: bool = True) -> str:
     """Make a training checkpoint usable by name (``Landmarker(name)``) in this process: its
-    weights go to ``work_dir`` as .pt (and .onnx when ``onnx`` and the ``onnx`` package is
-    installed) under a card built from the checkpoint (``ModelCard.from_checkpoint``); a few-shot
+    weights go to ``work_dir`` as .pt (and ONNX files, one per stage count, when ``onnx`` and the
+    ``onnx`` package is installed) under a card built from the checkpoint (``ModelCard.from_checkpoint``); a few-shot
     checkpoint's own landmark scheme (``scheme_definition``) is registered too. Returns the name
     (default: ``<run folder>-<file stem>``)."""
     path, work_dir = Path(path), Path(work_dir)
@@ -31,10 +31,8 @@ def register_checkpoint(path: str | Path, work_dir: str | Path, name: str | None
     pt = work_dir / f"{name}.pt"
     torch.save(model.state_dict(), pt)
     weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}}
-    if onnx and importlib.util.find_spec("onnx") is not None:
-        onnx_path = work_dir / f"{name}.onnx"
-        export_onnx(model, checkpoint.crop.size, onnx_path)
-        weights["onnx"] = {"file": onnx_path.name, "sha256": sha256_of(onnx_path)}
+    if onnx and importlib.util.find_spec("onnx") is not None:  # one file per stage count, as shipped
+        weights.update(export_model_files(model, checkpoint.crop.size, work_dir, name))
     register_model(ModelCard.from_checkpoint(checkpoint, name, weights, summary=f"checkpoint {path}"), work_dir)
     return name
 

@@ -65,9 +65,8 @@ class ModelPool:
         if points is None:
             return self._cached(self._plain, name, lambda: Landmarker(name, backend=self.backend,
                                                                        threads=self.threads))
-        backend = "auto" if self.backend == "onnx" else self.backend  # prompted networks run in PyTorch
-        key = (name, np.asarray(points, np.float32).tobytes())
-        return self._cached(self._prompted, key, lambda: Landmarker(name, backend=backend, threads=self.threads,
+        key = (name, np.asarray(points, np.float32).tobytes())  # ONNX files of TUFA take the points
+        return self._cached(self._prompted, key, lambda: Landmarker(name, backend=self.backend, threads=self.threads,
                                                                      points=points), keep=PROMPTED_KEPT)
 
     def anchors(self, name: str) -> np.ndarray:
