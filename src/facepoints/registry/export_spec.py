@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from ..pipeline.runtime import PLANE_ANCHORS_KEY
 from ..models.capabilities import capabilities
 from ..schemes import get_scheme
 from .card import ModelCard
@@ -76,6 +77,12 @@ def export_spec(card: ModelCard, files: dict[str, str], fp16: bool = False) -> d
         },
         "refine": "with a detector box, facepoints crops once from the calibrated box, then again from the tight "
                   "box of the predicted landmarks, and reports the second prediction",
+        "points": None if not caps.takes_points else {
+            "input": "points", "shape": ["P", 2], "dtype": "float32",
+            "meaning": "any P points of the canonical face plane (facepoints plane, Landmarker.plane_points); "
+                       "the output landmarks are then (batch, P, 2), one per point, same units",
+            "anchors": f"the file's metadata '{PLANE_ANCHORS_KEY}' holds each landmark set's plane anchors "
+                       "(JSON {set: [[x, y], ...]}, default set first): pass them to get the model's own landmarks"},
         "stages": None if caps.stages is None else {
             "trained": caps.stages, "note": "files['stagesK'] runs K coarse-to-fine stages (fewer: faster, coarser)"},
     }
