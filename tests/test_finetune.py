@@ -26,6 +26,7 @@ from facepoints.training.checkpoint import load_checkpoint
 from facepoints.training.config import TrainConfig
 from facepoints.training.finetune import FinetuneConfig, finetune
 from facepoints.training.finetune_setup import draw_faces, epoch_steps, read_faces, resolve_scheme
+from facepoints.training.landmark_objective import landmark_objective
 from facepoints.training.trainer import Trainer
 
 IBUG = get_scheme("ibug68")
@@ -76,7 +77,7 @@ def base(data, tmp_path_factory) -> Path:
                       val_fraction=0.0, model=TINY_MODEL, imagenet_init=False, epochs=1, batch_size=4,
                       warmup_epochs=1, workers=0, threads=1, output_dir=str(tmp_path_factory.mktemp("base")))
     try:
-        Trainer(cfg, progress=False).run()
+        Trainer(landmark_objective(cfg), progress=False).run()
     finally:
         torch.set_num_threads(threads)
     return cfg.run_dir / "best.pt"

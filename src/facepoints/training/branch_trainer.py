@@ -1,20 +1,21 @@
 """ATPN stages 2 and 3: train the face-confidence and pose branches on a frozen landmark network.
 
-Writes into ``cfg.run_dir``: ``<stage>_last.pt`` after every epoch (a rerun resumes there),
-``<stage>_best.pt`` (best validation epoch: highest AP / lowest pose MAE), ``log.jsonl``, and
-``best.pt``, the combined checkpoint (landmark weights + both best branches) that
-``facepoints package`` ships.
+Each stage is a ``BranchStageObjective`` run by the one training loop (``trainer.Trainer``) into
+``cfg.run_dir``: ``<stage>_last.pt`` after every epoch (a rerun resumes there), ``<stage>_best.pt``
+(best validation epoch: highest AP / lowest pose MAE), ``log.jsonl``; then ``train_branches``
+writes ``best.pt``, the combined checkpoint (landmark weights + both best branches) that
+``facepoints package`` ships. The face-confidence stage keeps its file name ``tracking`` (the
+thesis's stage 2, and the runs written before).
 """
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
 from ..datasets.image_list import read_image_list
 from ..datasets.splits import split_train_val
@@ -28,8 +29,9 @@ from ..schemes import get_scheme
 from .branch_config import BranchConfig
 from .branch_data import FeatureExtractor, build_cached, cache_key, pose_samples, tracking_samples
 from .losses import face_confidence_loss, pose_loss
+from .objective import Objective, Schedule
 from .pose_labels import describe_labels, mean_face_3d
-from .trainer import lr_at
+from .trainer import Trainer
 
 STAGES = ("tracking", "pose")     # thesis order: stage 2 tracking, stage 3 pose
 
@@ -87,8 +89,9 @@ def freeze_for_branches(model: ATPN) -> list[nn.Parameter]:
     return trainable
 
 
-class BranchTrainer:
-    """Runs ``cfg``: builds (or loads) the feature caches, trains each branch, writes ``best.pt``."""
+class BranchRun:
+    """What both stages share: the base landmark model with fresh branches, the data split, the
+    feature caches of the frozen network, and the combined ``best.pt``."""
 
     def __init__(self, cfg: BranchConfig, progress: bool = True) -> None:
         self.cfg, self.progress = cfg, progress
@@ -106,7 +109,6 @@ class BranchTrainer:
         step = max(1, len(extras) // max(cfg.extra_face_limit, 1))
         self.extras = extras[::step][:cfg.extra_face_limit]
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
         self.tag = self.base_sha[:12]
         self._drop_stale_caches()
 
@@ -148,104 +150,6 @@ class BranchTrainer:
         return build_cached(self.dir / "cache" / f"pose_{split}_{self.tag}_{key}.pt", self._extractor(), samples,
                             len(records) * views, f"pose crops ({split})", self.progress)
 
-    # ---- training ---------------------------------------------------------------------------------
-    def branch(self, stage: str) -> nn.Module:
-        return self.model.confidence_branch if stage == "tracking" else self.model.pose_branch
-
-    def loss(self, stage: str, fused: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        out = self.branch(stage)(fused)
-        return face_confidence_loss(out, labels) if stage == "tracking" else pose_loss(out, labels)
-
-    @torch.inference_mode()
-    def validate(self, stage: str, data: dict[str, torch.Tensor]) -> dict:
-        """Tracking: AP and loss; pose: MAE etc. in degrees (``pose_summary``)."""
-        branch = self.branch(stage).eval()
-        outs = torch.cat([branch(data["features"][i:i + 256].float()) for i in range(0, len(data["labels"]), 256)])
-        labels = data["labels"]
-        branch.train()
-        if stage == "tracking":
-            prob = torch.softmax(outs, dim=1)[:, 1].numpy()
-            return {"ap": average_precision(prob, labels.numpy() > 0.5),
-                    "loss": float(face_confidence_loss(outs, labels))}
-        return pose_summary(np.rad2deg(outs.numpy()), np.rad2deg(labels.numpy()))
-
-    @staticmethod
-    def score(stage: str, metrics: dict) -> float:
-        """Lower is better."""
-        return -metrics["ap"] if stage == "tracking" else metrics["mae"]
-
-    def run_stage(self, stage: str) -> dict:
-        """Train one branch to its epoch count (resuming from ``<stage>_last.pt``); returns its best
-        validation metrics."""
-        cfg = self.cfg
-        epochs = cfg.tracking_epochs if stage == "tracking" else cfg.pose_epochs
-        branch = self.branch(stage)
-        params = [p for p in branch.parameters() if p.requires_grad]
-        optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-        start, best, best_metrics = 0, float("inf"), {}
-        last = self.dir / f"{stage}_last.pt"
-        if last.is_file():
-            state = load_checkpoint(last)
-            if state.get("base_sha") == self.base_sha:
-                try:
-                    branch.load_state_dict(state["branch"])
-                    optimizer.load_state_dict(state["optimizer"])
-                    start, best = int(state["epoch"]) + 1, float(state["best"])
-                    best_metrics = dict(state["best_metrics"])
-                except (KeyError, RuntimeError, ValueError, TypeError, AttributeError) as exc:
-                    reason = " ".join(str(exc).split())[:160]
-                    raise CheckpointError(f"{last}: cannot resume this stage from it ({reason}); delete it to train "
-                                          "the stage afresh") from None
-                print(f"{stage}: resumed at epoch {start} (best {best_metrics})")
-            else:
-                print(f"{stage}: {last} belongs to other base weights; training from scratch")
-        if start >= epochs:
-            return best_metrics
-        data = self.tracking_data("train") if stage == "tracking" else self.pose_data("train")
-        val = self.tracking_data("val") if stage == "tracking" else self.pose_data("val")
-        n, bs = len(data["labels"]), cfg.batch_size
-        steps = n // bs
-        for epoch in range(start, epochs):
-            t0 = time.time()
-            order = torch.from_numpy(np.random.default_rng([cfg.seed, 7, epoch]).permutation(n))
-            losses = []
-            bar = tqdm(range(steps), desc=f"{stage} epoch {epoch + 1}/{epochs}", leave=False,
-                       disable=not self.progress)
-            for i in bar:
-                for group in optimizer.param_groups:
-                    group["lr"] = lr_at(epoch * steps + i, epochs * steps, 0, cfg.lr)
-                idx = order[i * bs:(i + 1) * bs]
-                loss = self.loss(stage, data["features"][idx].float(), data["labels"][idx])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                losses.append(float(loss.detach()))
-                bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-            metrics = self.validate(stage, val)
-            improved = self.score(stage, metrics) < best
-            if improved:
-                best, best_metrics = self.score(stage, metrics), {**metrics, "epoch": epoch + 1}
-                save_atomic({"branch": branch.state_dict(), "metrics": best_metrics}, self.dir / f"{stage}_best.pt")
-            save_atomic({"branch": branch.state_dict(), "optimizer": optimizer.state_dict(), "epoch": epoch,
-                         "best": best, "best_metrics": best_metrics, "base_sha": self.base_sha}, last)
-            row = {"stage": stage, "epoch": epoch + 1, "train_loss": float(np.mean(losses)), "val": metrics,
-                   "seconds": round(time.time() - t0, 1), "samples": n, "base": self.tag}
-            with open(self.dir / "log.jsonl", "a") as f:
-                f.write(json.dumps(row) + "\n")
-            shown = f"AP {100 * metrics['ap']:.2f} %" if stage == "tracking" else \
-                f"MAE {metrics['mae']:.2f} deg, FR@10 {100 * metrics['fr_10']:.2f} %"
-            print(f"{stage} epoch {epoch + 1}/{epochs} loss {row['train_loss']:.4f} val {shown}"
-                  f"{' *' if improved else ''} ({row['seconds']} s)", flush=True)
-        return best_metrics
-
-    def run(self) -> Path:
-        """Both stages, then the combined checkpoint ``best.pt``; returns its path."""
-        freeze_for_branches(self.model)
-        results = {stage: self.run_stage(stage) for stage in STAGES}
-        for stage in STAGES:
-            self.branch(stage).load_state_dict(load_checkpoint(self.dir / f"{stage}_best.pt")["branch"])
-        return self.save_combined(results)
-
     def save_combined(self, results: dict) -> Path:
         """``best.pt`` in the format of ``facepoints train`` checkpoints plus a ``branches`` record."""
         cfg = self.base_cfg
@@ -272,3 +176,114 @@ class BranchTrainer:
         path = self.dir / "best.pt"
         save_atomic(state, path)
         return path
+
+
+def branch_of(model: ATPN, stage: str) -> nn.Module:
+    """The branch a stage trains: ``confidence_branch`` (stage ``tracking``) or ``pose_branch``."""
+    return model.confidence_branch if stage == "tracking" else model.pose_branch
+
+
+class BranchStageObjective(Objective):
+    """One stage: a branch on cached features of the frozen network (Adam, cosine schedule without
+    warm-up); its checkpoints hold the branch's weights (``branch``) and the base's ``base_sha``."""
+
+    weights_key = "branch"
+
+    def __init__(self, run: BranchRun, stage: str) -> None:
+        super().__init__(run.cfg)
+        self.run, self.label = run, stage
+        self._data: dict[str, dict[str, torch.Tensor]] = {}
+
+    def data(self, split: str) -> dict[str, torch.Tensor]:
+        if split not in self._data:
+            run = self.run
+            self._data[split] = run.tracking_data(split) if self.label == "tracking" else run.pose_data(split)
+        return self._data[split]
+
+    def schedule(self) -> Schedule:
+        cfg = self.cfg
+        return Schedule(cfg.tracking_epochs if self.label == "tracking" else cfg.pose_epochs, cfg.lr)
+
+    def setup(self) -> nn.Module:
+        return self.run.model
+
+    def saved_module(self, model: nn.Module) -> nn.Module:
+        return branch_of(model, self.label)
+
+    def parameter_groups(self, model: nn.Module) -> list[dict]:
+        return [{"params": [p for p in branch_of(model, self.label).parameters() if p.requires_grad]}]
+
+    def optimizer(self, groups: list[dict]) -> torch.optim.Optimizer:
+        return torch.optim.Adam(groups, lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+
+    def train_mode(self, model: nn.Module) -> None:
+        branch_of(model, self.label).train()  # the frozen network stays in eval mode
+
+    def batches(self, epoch: int) -> tuple[int, Iterator]:
+        data, bs = self.data("train"), self.cfg.batch_size
+        n = len(data["labels"])
+        order = torch.from_numpy(np.random.default_rng([self.cfg.seed, 7, epoch]).permutation(n))
+        steps = n // bs
+        return steps, ((data["features"][idx].float(), data["labels"][idx])
+                       for idx in (order[i * bs:(i + 1) * bs] for i in range(steps)))
+
+    def loss(self, model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        features, labels = batch
+        out = branch_of(model, self.label)(features)
+        return face_confidence_loss(out, labels) if self.label == "tracking" else pose_loss(out, labels)
+
+    @torch.inference_mode()
+    def validate(self, model: nn.Module) -> dict:
+        """Face confidence: AP and loss; pose: MAE etc. in degrees (``pose_summary``)."""
+        data = self.data("val")
+        branch = branch_of(model, self.label).eval()
+        outs = torch.cat([branch(data["features"][i:i + 256].float()) for i in range(0, len(data["labels"]), 256)])
+        labels = data["labels"]
+        branch.train()
+        if self.label == "tracking":
+            prob = torch.softmax(outs, dim=1)[:, 1].numpy()
+            return {"ap": average_precision(prob, labels.numpy() > 0.5),
+                    "loss": float(face_confidence_loss(outs, labels))}
+        return pose_summary(np.rad2deg(outs.numpy()), np.rad2deg(labels.numpy()))
+
+    def score(self, metrics: dict) -> float:
+        return -metrics["ap"] if self.label == "tracking" else metrics["mae"]
+
+    def describe(self, metrics: dict) -> str:
+        if self.label == "tracking":
+            return f"val AP {100 * metrics['ap']:.2f} %"
+        return f"val MAE {metrics['mae']:.2f} deg, FR@10 {100 * metrics['fr_10']:.2f} %"
+
+    def log_fields(self, metrics: dict, best: float) -> dict:
+        return {"stage": self.label, "val": metrics, "samples": len(self.data("train")["labels"]),
+                "base": self.run.tag}
+
+    def resumable(self, state: dict, path: Path) -> bool:
+        if state.get("base_sha") == self.run.base_sha:
+            return True
+        print(f"{self.label}: {path} belongs to other base weights; training from scratch")
+        return False
+
+    def resume_hint(self) -> str:
+        return "delete it to train the stage afresh"
+
+    def config_record(self) -> dict | None:
+        return None
+
+    def checkpoint_extras(self) -> dict:
+        return {"base_sha": self.run.base_sha}
+
+
+def train_branches(cfg: BranchConfig, progress: bool = True) -> Path:
+    """Both stages (resuming where a run stopped), then the combined checkpoint ``best.pt``;
+    returns its path."""
+    run = BranchRun(cfg, progress)
+    freeze_for_branches(run.model)
+    results = {}
+    for stage in STAGES:
+        trainer = Trainer(BranchStageObjective(run, stage), progress)
+        trainer.run()
+        results[stage] = trainer.best_metrics
+    for stage in STAGES:
+        branch_of(run.model, stage).load_state_dict(load_checkpoint(cfg.run_dir / f"{stage}_best.pt")["branch"])
+    return run.save_combined(results)
