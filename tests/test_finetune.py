@@ -142,6 +142,23 @@ def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path,
         finetune(other, progress=False)
 
 
+def test_a_finetune_config_file_runs_through_train_and_finetune(data, base, tmp_path, capsys):
+    """``FinetuneConfig`` reads from YAML: ``facepoints train`` runs it (objective: finetune), and
+    ``facepoints finetune --config`` takes the same file (here: the finished run, nothing retrained)."""
+    cfg = {"objective": "finetune", "base": str(base), "data": str(data / "five" / "list.txt"), "scheme": "five_pts",
+           "like": "celeba5", "limit": 1, "output_dir": str(tmp_path), **TINY}
+    path = tmp_path / "ft.yaml"
+    path.write_text(json.dumps(cfg))  # JSON is YAML
+    assert main(["train", str(path), "--no-progress"]) == 0
+    assert "done: 5 points from 1 face(s)" in capsys.readouterr().out
+    run = tmp_path / "five_pts_finetune_1shot_d0"
+    log = (run / "log.jsonl").read_text()
+    assert main(["finetune", "--config", str(path), "--no-progress"]) == 0
+    assert "resumed" in capsys.readouterr().out and (run / "log.jsonl").read_text() == log
+    assert main(["finetune", "--config", str(path), "--epochs", "0"]) == 2  # options are checked as the file is
+    assert "epochs must be" in capsys.readouterr().err
+
+
 def test_a_name_the_base_already_uses_is_refused(data, base, tmp_path):
     cfg = FinetuneConfig(base=str(base), data=str(data / "five" / "list.txt"), scheme="300w",
                          output_dir=str(tmp_path), **TINY)

@@ -220,6 +220,9 @@ class LandmarkObjective(Objective):
     def describe(self, metrics: dict) -> str:
         return describe_val(metrics["nme"])
 
+    def describe_best(self, best: float, metrics: dict) -> str:
+        return describe_val(best)
+
     def log_fields(self, metrics: dict, best: float) -> dict:
         return {"val_nme": json_number(metrics["nme"]), "best": json_number(best)}
 

@@ -88,6 +88,11 @@ class Objective:
         """``val NME 3.512 %``: the metrics in a progress line."""
         raise NotImplementedError
 
+    def describe_best(self, best: float, metrics: dict) -> str:
+        """The best score so far in a progress line (``metrics``: its metrics, ``{}`` when a
+        checkpoint written before they were saved has none)."""
+        return self.describe(metrics) if metrics else f"score {best:.6g}"
+
     def log_fields(self, metrics: dict, best: float) -> dict:
         """What a ``log.jsonl`` row records of the epoch's validation."""
         return {"val": metrics, "best": json_number(best)}

@@ -95,8 +95,8 @@ class Trainer:
             first = " ".join(str(exc).split())[:160]
             raise CheckpointError(f"{path}: cannot resume this run from it ({first}); {obj.resume_hint()}") from None
         self.start_epoch, self.best, self.best_metrics = epoch + 1, float(best), best_metrics
-        shown = obj.describe(best_metrics) if best_metrics else f"{self.best:.6g}"
-        print(f"{self.label}resumed {path} at epoch {self.start_epoch} (best: {shown})")
+        print(f"{self.label}resumed {path} at epoch {self.start_epoch} "
+              f"(best: {obj.describe_best(self.best, best_metrics)})")
 
     @property
     def evaluated_model(self) -> torch.nn.Module:
