@@ -30,7 +30,7 @@ def run_config(cfg, progress: bool) -> str:
     from ..training.finetune_config import FinetuneConfig
 
     if isinstance(cfg, BranchConfig):
-        from ..training.branch_trainer import train_branches
+        from ..training.branch_objective import train_branches
 
         path = train_branches(cfg, progress)
         return f"done: combined checkpoint {path} (package it with `facepoints package RUN --name NAME`)"

@@ -1,7 +1,7 @@
 """What the one training loop (``training.trainer.Trainer``) asks of a run: an ``Objective`` builds
 what it trains, says which parameters train, gives batches and their loss, validates, and names
 what a checkpoint holds. Objectives: landmarks (ATPN, DSLPT: ``landmark_objective``; TUFA:
-``tufa_objective``), few-shot fine-tuning (``finetune``), one branch stage (``branch_trainer``)."""
+``tufa_objective``), few-shot fine-tuning (``finetune``), one branch stage (``branch_objective``)."""
 from __future__ import annotations
 
 import math
