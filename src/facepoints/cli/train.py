@@ -48,9 +48,16 @@ def run_config(cfg, progress: bool) -> str:
 
 
 def run(args: argparse.Namespace, objective: str | None = None) -> int:
+    """Under ``torchrun`` each process runs this; rank 0 alone writes files and the closing line."""
     from ..training.config import load_config
+    from ..training.distributed import join, leave
 
     overrides = overrides_of(args, ("output_dir", "epochs", "data_root", "threads", "base"))
     cfg = load_config(args.config, overrides, objective)  # every value checked before any work
-    print(run_config(cfg, progress=not args.no_progress))
+    try:
+        closing = run_config(cfg, progress=not args.no_progress)
+        if join().main:
+            print(closing)
+    finally:
+        leave()
     return 0

@@ -21,6 +21,7 @@ from ..models import ATPN
 from ..registry.checkpoint import load_checkpoint
 from .branch_config import BranchConfig
 from .branch_setup import BranchRun, freeze_for_branches
+from .distributed import join
 from .losses import face_confidence_loss, pose_loss
 from .objective import Objective, Schedule
 from .trainer import Trainer
@@ -76,9 +77,10 @@ class BranchStageObjective(Objective):
         data, bs = self.data("train"), self.cfg.batch_size
         n = len(data["labels"])
         order = torch.from_numpy(np.random.default_rng([self.cfg.seed, 7, epoch]).permutation(n))
-        steps = n // bs
+        steps, local = n // bs, self.ranks.local_batch(bs)
+        start = self.ranks.rank * local  # this process's share of each global batch
         return steps, ((data["features"][idx].float(), data["labels"][idx])
-                       for idx in (order[i * bs:(i + 1) * bs] for i in range(steps)))
+                       for idx in (order[i * bs + start:i * bs + start + local] for i in range(steps)))
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
         features, labels = batch
@@ -130,6 +132,8 @@ class BranchStageObjective(Objective):
 def train_branches(cfg: BranchConfig, progress: bool = True) -> Path:
     """Both stages (resuming where a run stopped), then the combined checkpoint ``best.pt``;
     returns its path."""
+    if join().distributed:
+        raise ValueError("branches train on one process (each stage reads cached features); run without torchrun")
     run = BranchRun(cfg, progress)
     freeze_for_branches(run.model)
     results = {}

@@ -19,6 +19,7 @@ from ..registry.architectures import ARCHITECTURES
 from ..schemes import get_scheme
 from .checkpoint import load_grown_state, starting_weights
 from .config import TrainConfig
+from .distributed import ShardSampler
 from .losses import LOSSES, interocular
 from .objective import Objective, Schedule, json_number
 from .patch_losses import patch_transformer_loss
@@ -164,8 +165,10 @@ class LandmarkObjective(Objective):
         if len(self.train_set) < cfg.batch_size:  # drop_last: not one step per epoch
             raise ValueError(f"{len(train)} training faces cannot fill one batch (batch_size {cfg.batch_size})")
         self.sampler = EpochSampler(len(self.train_set), cfg.seed)
-        self.train_loader = DataLoader(self.train_set, cfg.batch_size, sampler=self.sampler, drop_last=True,
-                                       num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
+        ranks = self.ranks  # several processes: each loads its share of every global batch
+        shard = ShardSampler(self.sampler, cfg.batch_size, ranks) if ranks.distributed else self.sampler
+        self.train_loader = DataLoader(self.train_set, ranks.local_batch(cfg.batch_size), sampler=shard,
+                                       drop_last=True, num_workers=cfg.workers, persistent_workers=cfg.workers > 0)
         self.val_loader = DataLoader(LandmarkDataset(val, self.scheme, self.spec, None), 64, num_workers=0)
         return self.build_model()
 

@@ -12,6 +12,7 @@ from typing import Iterable
 import torch
 from torch import nn
 
+from .distributed import Ranks
 from .yaml_config import RunConfig
 
 
@@ -40,6 +41,9 @@ class Objective:
     label: str = ""
     #: the checkpoint entry holding the trained weights
     weights_key: str = "model"
+    #: this process among the training processes (set by the loop before ``setup``): ``batches``
+    #: gives this rank's share of every global batch
+    ranks: Ranks = Ranks()
 
     def __init__(self, cfg: RunConfig) -> None:
         self.cfg = cfg

@@ -1,5 +1,6 @@
-"""The one training loop: seeded, logged, checkpointed every epoch, resumable after a kill. What
-it trains, on which batches and how it validates is its ``Objective``'s (``training.objective``)."""
+"""The one training loop: seeded, logged, checkpointed every epoch, resumable after a kill, on one
+process or several (``torchrun``: ``training.distributed``). What it trains, on which batches and
+how it validates is its ``Objective``'s (``training.objective``)."""
 from __future__ import annotations
 
 import json
@@ -8,10 +9,12 @@ import time
 
 import numpy as np
 import torch
+from torch.nn.parallel import DistributedDataParallel
 from torch.optim.swa_utils import AveragedModel
 from tqdm import tqdm
 
 from .checkpoint import CheckpointError, load_checkpoint, save_atomic
+from .distributed import ObjectiveLoss, join
 from .objective import Objective
 
 
@@ -47,12 +50,15 @@ class Trainer:
 
     With ``ema_decay`` the validated and saved weights are the moving average of the weights and
     BatchNorm statistics (``raw_model`` in the checkpoint keeps the optimised weights for resuming).
+    Under ``torchrun`` the loss runs in ``DistributedDataParallel`` and rank 0 alone writes files.
     """
 
     def __init__(self, objective: Objective, progress: bool = True) -> None:
-        self.objective, self.progress = objective, progress
+        self.objective = objective
         cfg = objective.cfg
         self.dir = objective.run_dir  # created once the data, model and starting weights are in place
+        self.ranks = objective.ranks = join()
+        self.progress = progress and self.ranks.main
         torch.manual_seed(cfg.seed)
         torch.set_num_threads(cfg.threads)
         self.model = objective.setup()
@@ -71,8 +77,12 @@ class Trainer:
                     if decay else None)
         if state is not None:
             self._resume(state)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
+        # every forward an objective makes runs inside DDP (gradients averaged over the ranks)
+        self.step_module = (DistributedDataParallel(ObjectiveLoss(objective, self.model), find_unused_parameters=True)
+                            if self.ranks.distributed else None)
+        if self.ranks.main:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            (self.dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
 
     @property
     def label(self) -> str:
@@ -95,8 +105,13 @@ class Trainer:
             first = " ".join(str(exc).split())[:160]
             raise CheckpointError(f"{path}: cannot resume this run from it ({first}); {obj.resume_hint()}") from None
         self.start_epoch, self.best, self.best_metrics = epoch + 1, float(best), best_metrics
-        print(f"{self.label}resumed {path} at epoch {self.start_epoch} "
-              f"(best: {obj.describe_best(self.best, best_metrics)})")
+        self.say(f"{self.label}resumed {path} at epoch {self.start_epoch} "
+                 f"(best: {obj.describe_best(self.best, best_metrics)})")
+
+    def say(self, line: str) -> None:
+        """Print a progress line (rank 0 only)."""
+        if self.ranks.main:
+            print(line, flush=True)
 
     @property
     def evaluated_model(self) -> torch.nn.Module:
@@ -129,7 +144,7 @@ class Trainer:
         for i, batch in enumerate(bar):
             for group in self.optimizer.param_groups:
                 group["lr"] = lr_at(epoch * steps + i, total, warmup, schedule.lr) * group.get("lr_scale", 1.0)
-            loss = obj.loss(self.model, batch)
+            loss = self.step_module(batch) if self.step_module is not None else obj.loss(self.model, batch)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()
@@ -137,7 +152,7 @@ class Trainer:
                 self.ema.update_parameters(self.model)
             losses.append(float(loss.detach()))
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-        return float(np.mean(losses)) if losses else float("nan")
+        return self.ranks.mean(float(np.mean(losses)) if losses else float("nan"))
 
     def run(self) -> float:
         """Train to the schedule's epochs; returns the best validation score (``best_metrics`` has
@@ -152,6 +167,8 @@ class Trainer:
             improved = not score >= self.best
             if improved:
                 self.best, self.best_metrics = score, {**metrics, "epoch": epoch + 1}
+            if not self.ranks.main:
+                continue
             save_atomic(self._state(epoch), self.last_path)
             if improved:
                 save_atomic(self._state(epoch), self.best_path)
@@ -159,6 +176,6 @@ class Trainer:
                    "seconds": round(time.time() - t0, 1), "lr": self.optimizer.param_groups[0]["lr"]}
             with open(self.dir / "log.jsonl", "a") as f:
                 f.write(json.dumps(row) + "\n")
-            print(f"{self.label}epoch {epoch + 1}/{epochs} loss {loss:.4f} {obj.describe(metrics)}"
-                  f"{' *' if improved else ''} ({row['seconds']} s)", flush=True)
+            self.say(f"{self.label}epoch {epoch + 1}/{epochs} loss {loss:.4f} {obj.describe(metrics)}"
+                     f"{' *' if improved else ''} ({row['seconds']} s)")
         return self.best
