@@ -8,8 +8,8 @@ pretrained TUFA is fine-tuned end-to-end on the new dataset without any changes 
 -> [-1, 1], averaged: ``mean_shape_from_landmarks``) becomes a new alignment set ``cfg.scheme``
 with zero offsets, made the model's default (``forward`` predicts its P points), and the whole
 network is trained with TUFA's objective (masked anchors of the new set, eq. 6.12 L1) by the
-one training loop (``FinetuneObjective``, a ``TufaObjective``; resumable: rerun the same config). The base model's alignment sets stay
-in the model (unchanged: they get no gradient). An epoch is ``epoch_steps`` optimiser steps,
+one training loop (``FinetuneObjective``, a ``TufaObjective``; resumable: rerun the same config).
+The base model's alignment sets stay in the model (unchanged: they get no gradient). An epoch is ``epoch_steps`` optimiser steps,
 ceil(max(N, epoch_samples) / batch_size): with few faces each is repeated (fresh augmentation
 per repeat, ``RepeatedFaces``), so N=1 fills a batch. ``from_scratch`` trains the same
 architecture without the pretrained weights (the baseline of the few-shot protocol).

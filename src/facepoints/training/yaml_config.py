@@ -116,10 +116,9 @@ class RunConfig:
         """The config of mapping ``raw`` (a YAML file's, or command-line values), every value
         checked up front: ``ConfigError`` (a ``ValueError``, one line naming ``where`` and the field)."""
         raw = checked_mapping(dict(raw), cls, where)
-        objective = raw.get("objective", cls.objective)
-        if objective != _default(cls, "objective"):
-            raise ConfigError(at_place(where, f"objective is {objective!r}, but this is a "
-                                         f"{_default(cls, 'objective')} config"))
+        objective = raw.get("objective", cls.objective)  # (a field's default is its class attribute)
+        if objective != cls.objective:
+            raise ConfigError(at_place(where, f"objective is {objective!r}, but this is a {cls.objective} config"))
         for key, (section, nested) in cls.sections(raw).items():
             build_section(raw, key, section, where, nested)
         missing = [f.name for f in fields(cls) if f.name not in raw and f.default is MISSING
@@ -138,6 +137,3 @@ class RunConfig:
         raw.update(overrides or {})
         return cls.from_mapping(raw, path)
 
-
-def _default(cls: type, name: str) -> object:
-    return next(f.default for f in fields(cls) if f.name == name)
