@@ -157,6 +157,8 @@ def test_a_finetune_config_file_runs_through_train_and_finetune(data, base, tmp_
     assert "resumed" in capsys.readouterr().out and (run / "log.jsonl").read_text() == log
     assert main(["finetune", "--config", str(path), "--epochs", "0"]) == 2  # options are checked as the file is
     assert "epochs must be" in capsys.readouterr().err
+    assert main(["finetune", str(base), "--scheme", "x5"]) == 2
+    assert "give --data (or --config FILE with them)" in capsys.readouterr().err
 
 
 def test_a_name_the_base_already_uses_is_refused(data, base, tmp_path):

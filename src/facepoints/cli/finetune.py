@@ -92,6 +92,10 @@ def run(args: argparse.Namespace) -> int:
     from ..training.finetune_config import FinetuneConfig
 
     values = {key: getattr(args, key) for key in FIELDS if getattr(args, key) is not None}
+    missing = [name for key, name in (("base", "BASE"), ("data", "--data"), ("scheme", "--scheme"))
+               if key not in values]
+    if missing and not args.config:
+        raise ValueError(f"give {', '.join(missing)} (or --config FILE with them)")
     cfg = (FinetuneConfig.from_yaml(args.config, values) if args.config
            else FinetuneConfig.from_mapping(values))  # every value checked before any work
     best = finetune(cfg, progress=not args.no_progress)
