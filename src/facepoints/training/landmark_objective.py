@@ -257,10 +257,11 @@ def landmark_objective(cfg: TrainConfig) -> LandmarkObjective:
 
 
 def objective_class(architecture: str) -> type[LandmarkObjective]:
-    """The objective class of a registry architecture (``atpn``, ``dslpt``, ``tufa``)."""
+    """The objective class of a registry architecture: ``LandmarkObjective`` (the configured loss on
+    ``model(images)``) unless the architecture has its own (``dslpt``, ``tufa``)."""
     from .tufa_objective import TufaObjective  # (it builds on this module)
 
-    return {"atpn": LandmarkObjective, "dslpt": PatchTransformerObjective, "tufa": TufaObjective}[architecture]
+    return {"dslpt": PatchTransformerObjective, "tufa": TufaObjective}.get(architecture, LandmarkObjective)
 
 
 def build_model(cfg: TrainConfig) -> nn.Module:
