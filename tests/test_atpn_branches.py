@@ -23,7 +23,7 @@ from facepoints.pipeline.crop import CropSpec
 from facepoints.pipeline.decode import crops_for_boxes
 from facepoints.pipeline.runtime import TorchRuntime
 from facepoints.registry import ModelCard, get_card, register_model, sha256_of, unregister_model
-from facepoints.training.branch_trainer import freeze_for_branches, load_landmark_base, multitask_from
+from facepoints.training.branch_setup import freeze_for_branches, load_landmark_base, multitask_from
 from facepoints.training.losses import face_confidence_loss, pose_loss
 
 TEST_MODEL = "test_atpn_branches"

@@ -1,4 +1,4 @@
-"""``facepoints train-branches`` end to end on a handful of real 300W faces: cached features,
+"""``facepoints train-branches`` (= ``train`` with a branches config) end to end on a handful of real 300W faces: cached features,
 both stages, the combined checkpoint (usable as a model), and resuming without retraining."""
 from __future__ import annotations
 
@@ -32,8 +32,8 @@ def test_train_branches_tiny_run_resumes_and_packages(data_root, tmp_path, astro
     for key, value in state["model"].items():
         if not key.startswith(("pose_branch.", "confidence_branch.")):
             torch.testing.assert_close(value, shipped[key], rtol=0, atol=0)
-    # rerunning resumes: nothing is retrained
-    assert main(["train-branches", str(config), "--no-progress"]) == 0
+    # rerunning resumes: nothing is retrained (`train` runs a branches config as `train-branches` does)
+    assert main(["train", str(config), "--no-progress"]) == 0
     assert (run / "log.jsonl").read_text().splitlines() == log
     # the combined checkpoint works as a model
     name = register_checkpoint(run / "best.pt", tmp_path / "weights")

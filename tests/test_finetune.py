@@ -26,6 +26,7 @@ from facepoints.training.checkpoint import load_checkpoint
 from facepoints.training.config import TrainConfig
 from facepoints.training.finetune import FinetuneConfig, finetune
 from facepoints.training.finetune_setup import draw_faces, epoch_steps, read_faces, resolve_scheme
+from facepoints.training.landmark_objective import landmark_objective
 from facepoints.training.trainer import Trainer
 
 IBUG = get_scheme("ibug68")
@@ -76,7 +77,7 @@ def base(data, tmp_path_factory) -> Path:
                       val_fraction=0.0, model=TINY_MODEL, imagenet_init=False, epochs=1, batch_size=4,
                       warmup_epochs=1, workers=0, threads=1, output_dir=str(tmp_path_factory.mktemp("base")))
     try:
-        Trainer(cfg, progress=False).run()
+        Trainer(landmark_objective(cfg), progress=False).run()
     finally:
         torch.set_num_threads(threads)
     return cfg.run_dir / "best.pt"
@@ -139,6 +140,25 @@ def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path,
     other = FinetuneConfig(**{**cfg.__dict__, "draw_seed": 1, "name": cfg.run_name})
     with pytest.raises(ValueError, match="other faces"):  # one run folder, one fine-tuning
         finetune(other, progress=False)
+
+
+def test_a_finetune_config_file_runs_through_train_and_finetune(data, base, tmp_path, capsys):
+    """``FinetuneConfig`` reads from YAML: ``facepoints train`` runs it (objective: finetune), and
+    ``facepoints finetune --config`` takes the same file (here: the finished run, nothing retrained)."""
+    cfg = {"objective": "finetune", "base": str(base), "data": str(data / "five" / "list.txt"), "scheme": "five_pts",
+           "like": "celeba5", "limit": 1, "output_dir": str(tmp_path), **TINY}
+    path = tmp_path / "ft.yaml"
+    path.write_text(json.dumps(cfg))  # JSON is YAML
+    assert main(["train", str(path), "--no-progress"]) == 0
+    assert "done: 5 points from 1 face(s)" in capsys.readouterr().out
+    run = tmp_path / "five_pts_finetune_1shot_d0"
+    log = (run / "log.jsonl").read_text()
+    assert main(["finetune", "--config", str(path), "--no-progress"]) == 0
+    assert "resumed" in capsys.readouterr().out and (run / "log.jsonl").read_text() == log
+    assert main(["finetune", "--config", str(path), "--epochs", "0"]) == 2  # options are checked as the file is
+    assert "epochs must be" in capsys.readouterr().err
+    assert main(["finetune", str(base), "--scheme", "x5"]) == 2
+    assert "give --data (or --config FILE with them)" in capsys.readouterr().err
 
 
 def test_a_name_the_base_already_uses_is_refused(data, base, tmp_path):

@@ -24,8 +24,8 @@ from facepoints.registry import list_models, unregister_model
 from facepoints.schemes import get_scheme
 from facepoints.training.checkpoint import load_grown_state, register_checkpoint
 from facepoints.training.config import TrainConfig
-from facepoints.training.trainer import build_model, load_splits, validate
-from facepoints.training.tufa_objective import anchor_l1_loss, batch_generator, tufa_objective
+from facepoints.training.landmark_objective import build_model, load_splits, validate
+from facepoints.training.tufa_objective import TufaObjective, anchor_l1_loss, batch_generator
 from facepoints.training.tufa_setup import kept_points, prepare_config, source_schemes
 
 torch.set_num_threads(1)
@@ -114,7 +114,7 @@ def test_tufa_trains_on_two_sources_and_serves_as_a_landmarker(two_sources, tmp_
 
 
 def test_parameter_groups_split_off_the_backbone(two_sources):
-    from facepoints.training.trainer import feature_backbone, parameter_groups
+    from facepoints.training.landmark_objective import feature_backbone, parameter_groups
 
     model = build_model(prepare_config(_cfg(two_sources)))
     assert len(parameter_groups(model)) == 1
@@ -167,7 +167,7 @@ def test_each_source_trains_its_own_alignment_set(two_sources):
     model = build_model(cfg)
     assert model.schemes == ["300w", "ytf68"]
     assert torch.equal(model.anchors("ytf68"), torch.from_numpy(IBUG.mean_shape))  # plane coordinates
-    tufa_objective(model, _batch(cfg, [1, 1]), IBUG, cfg).backward()
+    TufaObjective(cfg).loss(model, _batch(cfg, [1, 1])).backward()
     assert model.alignment["ytf68"].grad.abs().sum() > 0 and model.alignment["300w"].grad is None
 
 
@@ -176,7 +176,7 @@ def test_without_alignment_every_source_uses_the_default_anchors(two_sources):
     assert source_schemes(cfg) == ["300w", "300w"]
     model = build_model(cfg)
     assert model.schemes == ["300w"]
-    tufa_objective(model, _batch(cfg, [1, 1]), IBUG, cfg).backward()
+    TufaObjective(cfg).loss(model, _batch(cfg, [1, 1])).backward()
     assert model.alignment["300w"].grad.abs().sum() > 0
 
 
@@ -196,7 +196,7 @@ def test_masking_gives_shape_consistent_reproducible_batches(two_sources):
     assert other.shape == (4, 17) and not torch.equal(other[:, :11], idx)  # all 68 allowed: 17
     for row, name in enumerate(names):
         assert torch.equal(anchors[row], model.anchors(name)[idx[row]])
-    loss = tufa_objective(model, _batch(cfg, [0, 1, 1, 0]), IBUG, cfg)
+    loss = TufaObjective(cfg).loss(model, _batch(cfg, [0, 1, 1, 0]))
     assert loss.ndim == 0 and torch.isfinite(loss)
 
 
@@ -222,7 +222,7 @@ def test_withheld_points_are_never_anchors_and_their_offsets_get_no_gradient(two
         idx = masked_anchor_batch(model, ["300w", "ytf68"], keep=20, generator=batch_generator(step, torch.arange(2)),
                                   allowed={"300w": kept, "ytf68": kept})[1]
         assert not set(idx.flatten().tolist()) & set(ZERO_SHOT)
-        tufa_objective(model, _batch(cfg, [0, 1], keys=[2 * step, 2 * step + 1]), IBUG, cfg).backward()
+        TufaObjective(cfg).loss(model, _batch(cfg, [0, 1], keys=[2 * step, 2 * step + 1])).backward()
     for name in ("300w", "ytf68"):
         grad = model.alignment[name].grad
         assert (grad[ZERO_SHOT] == 0).all() and (grad[kept].abs().sum(dim=1) > 0).all()  # keep 1.0: all kept

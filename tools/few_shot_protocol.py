@@ -36,19 +36,20 @@ def main(argv: Sequence[str] | None = None) -> int:
                     help="face counts; 'all' = every face")
     ap.add_argument("--draws", type=int, default=5, help="random draws per size (sizes other than all)")
     ap.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    ap.add_argument("--epochs", type=int, default=30)
-    ap.add_argument("--epoch-samples", type=int, default=200)
-    ap.add_argument("--batch-size", type=int, default=16)
-    ap.add_argument("--lr", type=float, default=2e-4)
+    ap.add_argument("--epochs", type=int, help="FinetuneConfig.epochs (default: the dataclass's)")
+    ap.add_argument("--epoch-samples", type=int, help="FinetuneConfig.epoch_samples")
+    ap.add_argument("--batch-size", type=int, help="FinetuneConfig.batch_size")
+    ap.add_argument("--lr", type=float, help="FinetuneConfig.lr")
     ap.add_argument("--no-imagenet", action="store_true", help="scratch runs start from random weights")
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, help="FinetuneConfig.threads")
     ap.add_argument("--out", default="evaluation/few_shot")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--summary-only", action="store_true", help="summarise finished runs; train nothing")
     args = ap.parse_args(argv)
+    given = {key: getattr(args, key) for key in ("epochs", "epoch_samples", "batch_size", "lr", "threads")
+             if getattr(args, key) is not None}
     template = FinetuneConfig(base=args.base, data=args.train, scheme=args.scheme, like=args.like,
-                              epochs=args.epochs, epoch_samples=args.epoch_samples, batch_size=args.batch_size,
-                              lr=args.lr, imagenet_init=not args.no_imagenet, threads=args.threads)
+                              imagenet_init=not args.no_imagenet, **given)
     cfg = FewShotConfig(template, args.test, args.out, args.sizes, args.draws, tuple(args.modes))
     try:
         if args.summary_only:

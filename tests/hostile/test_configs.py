@@ -12,7 +12,7 @@ import yaml
 
 from facepoints.cli.main import main
 from facepoints.training.branch_config import BranchConfig
-from facepoints.training.config import TrainConfig
+from facepoints.training.config import TrainConfig, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,6 +52,7 @@ TRAIN_BAD = {
     "withhold": ["3", 3, ["a"], [-1], [1.5]],
     "model": SECTION_JUNK,
     "augment": SECTION_JUNK,
+    "objective": STR_JUNK + [None, "nosuch", ""],
 }
 
 MODEL_BAD = {  # architecture -> model field -> bad values
@@ -209,6 +210,7 @@ def test_the_shipped_and_experiment_configs_pass_the_checks():
     configs = sorted((ROOT / "configs").rglob("*.yaml"))
     assert len(configs) > 20
     for path in configs:
+        assert type(load_config(path)) is (BranchConfig if "branches" in path.name else TrainConfig), path.name
         (BranchConfig if "branches" in path.name else TrainConfig).from_yaml(path)
 
 

@@ -25,9 +25,12 @@ def _group(text: str) -> list[int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("base", help="TUFA training checkpoint (runs/<name>/best.pt) or registered model name")
-    p.add_argument("--data", required=True, help="image list of the annotated faces (.pts beside each image)")
-    p.add_argument("--scheme", required=True, help="name of the new scheme / alignment set (letters, digits, _)")
+    """Each option sets the ``FinetuneConfig`` field named in its help; the defaults are the
+    dataclass's (shown by ``facepoints finetune --help``)."""
+    p.add_argument("base", nargs="?", help="TUFA training checkpoint (runs/<name>/best.pt) or registered model name")
+    p.add_argument("--config", help="YAML config of a FinetuneConfig (objective: finetune); options override it")
+    p.add_argument("--data", help="image list of the annotated faces (.pts beside each image)")
+    p.add_argument("--scheme", help="name of the new scheme / alignment set (letters, digits, _)")
     p.add_argument("--like", help="the points follow this known scheme (e.g. ibug68): use its flip pairs and "
                                   "inter-ocular points")
     p.add_argument("--flip-pairs", nargs="*", type=_pair, metavar="I:J",
@@ -36,43 +39,67 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--interocular", nargs=2, type=_group, metavar="GROUP",
                    help="the two point groups (e.g. 0 1, or 36,39 42,45) whose distance normalises the NME; "
                         "default: inferred (left-of-centre against right-of-centre points)")
-    p.add_argument("--shots", type=int, help="use N faces drawn at random from the list (default: all)")
-    p.add_argument("--draw-seed", type=int, default=0, help="seed of the --shots draw")
-    p.add_argument("--val", help="validation image list (same points); prints its NME, picks best.pt")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--epoch-samples", type=int, default=200,
-                   help="an epoch is ceil(max(N, this) / batch size) steps (few faces are repeated)")
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--shots", dest="limit", type=int, help="use N faces drawn at random from the list (default: all)")
+    p.add_argument("--draw-seed", type=int, help="seed of the --shots draw (default 0)")
+    p.add_argument("--val", dest="val_list", help="validation image list (same points); prints its NME, picks best.pt")
+    p.add_argument("--epochs", type=int, help=f"default {_default('epochs')}")
+    p.add_argument("--epoch-samples", type=int,
+                   help="an epoch is ceil(max(N, this) / batch size) steps (few faces are repeated); "
+                        f"default {_default('epoch_samples')}")
+    p.add_argument("--batch-size", type=int, help=f"default {_default('batch_size')}")
+    p.add_argument("--lr", type=float, help=f"default {_default('lr')}")
     p.add_argument("--keep-fraction", type=float,
                    help="anchor masking: share of points kept (default: the base's)")
-    p.add_argument("--from-scratch", action="store_true", help="same architecture without the pretrained weights")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="runs", help="output folder (run folder: <out>/<name>)")
+    p.add_argument("--from-scratch", action="store_const", const=True,
+                   help="same architecture without the pretrained weights")
+    p.add_argument("--threads", type=int, help=f"default {_default('threads')}")
+    p.add_argument("--seed", type=int, help=f"default {_default('seed')}")
+    p.add_argument("--out", dest="output_dir", help=f"output folder (run folder: <out>/<name>); "
+                                                    f"default {_default('output_dir')}")
     p.add_argument("--name", help="run folder name (default: <scheme>_finetune[_<N>shot_d<seed>])")
     p.add_argument("--register", action="store_true", help="register the result as a model for this process "
                                                            "and print how to use it")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (log lines only)")
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..registry.checkpoint import load_checkpoint
-    from ..registry.trained import register_checkpoint
-    from ..training.finetune import FinetuneConfig, finetune
+#: the options that set a ``FinetuneConfig`` field of the same name
+FIELDS = ("base", "data", "scheme", "like", "flip_pairs", "interocular", "limit", "draw_seed", "val_list", "epochs",
+          "epoch_samples", "batch_size", "lr", "keep_fraction", "from_scratch", "threads", "seed", "output_dir",
+          "name")
 
-    cfg = FinetuneConfig(
-        base=args.base, data=args.data, scheme=args.scheme, like=args.like, flip_pairs=args.flip_pairs,
-        interocular=args.interocular, limit=args.shots, draw_seed=args.draw_seed, val_list=args.val,
-        epochs=args.epochs, epoch_samples=args.epoch_samples, batch_size=args.batch_size, lr=args.lr,
-        keep_fraction=args.keep_fraction, from_scratch=args.from_scratch, threads=args.threads, seed=args.seed,
-        output_dir=args.out, name=args.name)
-    best = finetune(cfg, progress=not args.no_progress)
+
+def _default(name: str) -> object:
+    from ..training.finetune_config import FinetuneConfig
+
+    return FinetuneConfig.__dataclass_fields__[name].default
+
+
+def summary(cfg, best) -> str:
+    """The closing lines of a finished fine-tuning whose ``best.pt`` is ``best``."""
+    from ..registry.checkpoint import load_checkpoint
+
     state = load_checkpoint(best)
-    faces = len(state["finetune"]["faces"])
-    print(f"done: {state['finetune']['points']} points from {faces} face(s); checkpoint {best}")
-    if args.val:
-        print(f"validation NME {100 * state['best']:.3f} % ({args.val})")
+    lines = [f"done: {state['finetune']['points']} points from {len(state['finetune']['faces'])} face(s); "
+             f"checkpoint {best}"]
+    if cfg.val_list:
+        lines.append(f"validation NME {100 * state['best']:.3f} % ({cfg.val_list})")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..registry.trained import register_checkpoint
+    from ..training.finetune import finetune
+    from ..training.finetune_config import FinetuneConfig
+
+    values = {key: getattr(args, key) for key in FIELDS if getattr(args, key) is not None}
+    missing = [name for key, name in (("base", "BASE"), ("data", "--data"), ("scheme", "--scheme"))
+               if key not in values]
+    if missing and not args.config:
+        raise ValueError(f"give {', '.join(missing)} (or --config FILE with them)")
+    cfg = (FinetuneConfig.from_yaml(args.config, values) if args.config
+           else FinetuneConfig.from_mapping(values))  # every value checked before any work
+    best = finetune(cfg, progress=not args.no_progress)
+    print(summary(cfg, best))
     if args.register:
         name = register_checkpoint(best, cfg.run_dir / "model", name=cfg.run_name)
         print(f"registered model {name!r} (this process). To use it elsewhere:\n"

@@ -1,10 +1,12 @@
-"""``facepoints train-branches CONFIG``: ATPN pose and face-confidence branches on a frozen
-landmark network; rerun the same command to resume after a kill."""
+"""``facepoints train-branches CONFIG``: ``facepoints train`` with a branches config (ATPN pose and
+face-confidence branches on a frozen landmark network); kept as an alias."""
 from __future__ import annotations
 
 import argparse
 
-HELP = "train the pose and face-confidence branches on a frozen landmark model (resumable)"
+from . import train
+
+HELP = "train the pose and face-confidence branches on a frozen landmark model (= train with objective: branches)"
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -16,12 +18,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..training.branch_config import BranchConfig
-    from ..training.branch_trainer import BranchTrainer
-
-    overrides = {key: getattr(args, key) for key in ("base", "output_dir", "data_root")
-                 if getattr(args, key) is not None}
-    cfg = BranchConfig.from_yaml(args.config, overrides)  # every value checked before any work
-    path = BranchTrainer(cfg, progress=not args.no_progress).run()
-    print(f"done: combined checkpoint {path} (package it with `facepoints package RUN --name NAME`)")
-    return 0
+    return train.run(args, objective="branches")

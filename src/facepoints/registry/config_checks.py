@@ -103,7 +103,8 @@ _SIZES = {"width": between(1, 4096), "embed": between(1, 8192), "dim": between(1
           "layers": between(1, 64), "mlp_ratio": between(1, 16), "patch_grid": between(1, 64),
           "stages": between(1, 16), "refine_layers": between(1, 64), "refine_grid": between(1, 64)}
 
-#: config class name -> field -> rule (types come from the dataclass fields); training adds its configs
+#: config class name -> field -> rule (types come from the dataclass fields; a class also takes its base
+#: classes' rules); training adds its configs
 RULES: dict[str, dict[str, Rule]] = {
     "ATPNConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones)},
     "DSLPTConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones), "initial_patch": fraction(low_open=True),
@@ -187,7 +188,7 @@ def check_values(values: dict, cls: type, prefix: str = "") -> dict:
     """``values`` (field -> value, a subset of dataclass ``cls``'s fields) typed and range-checked;
     ``ConfigError`` ``<prefix><field> must be <type> <range>, not <value>`` for the first bad one."""
     hints = typing.get_type_hints(cls)
-    rules = RULES.get(cls.__name__, {})
+    rules = {k: v for c in reversed(cls.__mro__) for k, v in RULES.get(c.__name__, {}).items()}  # a subclass's win
     out = dict(values)
     for key, value in values.items():
         if key not in hints:

@@ -2,23 +2,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ..datasets.augment import AugmentConfig
 from ..datasets.branch_samples import SampleConfig
-from .yaml_config import RunConfig, build_section, read_config_mapping
+from .yaml_config import RunConfig
 
 
-@dataclass
+@dataclass(kw_only=True)
 class BranchConfig(RunConfig):
     """Frozen landmark network + trainable pose / face-confidence branches.
 
     ``base``: a registry model name (its shipped landmark weights) or a landmark checkpoint
     written by ``facepoints train``. The validation split is carved from ``train_list`` exactly
     as in landmark training (same ``val_fraction``, file-name hash); ``extra_face_lists`` add
-    faces and backgrounds to the tracking branch only (at most ``extra_face_limit`` of them).
+    faces and backgrounds to the face-confidence branch only (at most ``extra_face_limit`` of them).
+    ``tracking_epochs`` are the face-confidence branch's epochs (the thesis's "tracking" stage).
     """
 
+    objective: str = "branches"
     name: str = "atpn_lite0_68_branches"
     base: str = "atpn_lite0_68"
     data_root: str = "../shared/data"
@@ -35,17 +36,7 @@ class BranchConfig(RunConfig):
     negatives_per_positive: int = 10
     samples: SampleConfig = field(default_factory=SampleConfig)
     batch_size: int = 128
-    lr: float = 1e-3
     weight_decay: float = 1e-4          # the L2 terms w2, w3 of eq. 3.6 / 3.8
-    seed: int = 0
     threads: int = 1
-    output_dir: str = "runs"
 
-    @classmethod
-    def from_yaml(cls, path: str | Path, overrides: dict | None = None) -> "BranchConfig":
-        """The config in YAML file ``path`` with ``overrides`` applied, every value checked up
-        front: ``ConfigError`` (a ``ValueError``, one line naming the field)."""
-        raw = read_config_mapping(path, cls, overrides)
-        build_section(raw, "pose_augment", AugmentConfig, path)
-        build_section(raw, "samples", SampleConfig, path, nested={"photometric": AugmentConfig})
-        return cls(**raw)
+    SECTIONS = {"pose_augment": (AugmentConfig, {}), "samples": (SampleConfig, {"photometric": AugmentConfig})}

@@ -118,7 +118,7 @@ def _face_box(rec: FaceRecord) -> np.ndarray:
     return rec.box if rec.box is not None else box_from_points(rec.landmarks)
 
 
-def tracking_samples(records: Sequence[FaceRecord], spec: CropSpec, cfg: SampleConfig, positives: int,
+def confidence_samples(records: Sequence[FaceRecord], spec: CropSpec, cfg: SampleConfig, positives: int,
                      negatives: int, seed: int) -> Iterator[tuple[np.ndarray, float]]:
     """(crop, 1.0) face and (crop, 0.0) background crops: ``negatives`` per positive, seeded per face."""
     for index, rec in enumerate(records):

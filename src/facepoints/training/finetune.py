@@ -8,8 +8,8 @@ pretrained TUFA is fine-tuned end-to-end on the new dataset without any changes 
 -> [-1, 1], averaged: ``mean_shape_from_landmarks``) becomes a new alignment set ``cfg.scheme``
 with zero offsets, made the model's default (``forward`` predicts its P points), and the whole
 network is trained with TUFA's objective (masked anchors of the new set, eq. 6.12 L1) by the
-common ``Trainer`` (resumable: rerun the same config). The base model's alignment sets stay
-in the model (unchanged: they get no gradient). An epoch is ``epoch_steps`` optimiser steps,
+one training loop (``FinetuneObjective``, a ``TufaObjective``; resumable: rerun the same config).
+The base model's alignment sets stay in the model (unchanged: they get no gradient). An epoch is ``epoch_steps`` optimiser steps,
 ceil(max(N, epoch_samples) / batch_size): with few faces each is repeated (fresh augmentation
 per repeat, ``RepeatedFaces``), so N=1 fills a batch. ``from_scratch`` trains the same
 architecture without the pretrained weights (the baseline of the few-shot protocol).
@@ -34,60 +34,17 @@ from ..schemes import LandmarkScheme, register_scheme
 from ..schemes.mean_shape import mean_shape_from_landmarks
 from .config import TrainConfig
 from .config_checks import check_values
+from .finetune_config import FinetuneConfig
 from .finetune_setup import BaseTUFA, draw_faces, epoch_steps, load_tufa_base, read_faces, resolve_scheme
 from .trainer import Trainer
+from .tufa_objective import TufaObjective
 
-
-@dataclass
-class FinetuneConfig:
-    """One few-shot run. ``base``: a TUFA training checkpoint or registered model name; ``data``:
-    image list of the annotated faces (any point count P, ``.pts`` beside each image), of which
-    ``limit`` are drawn with ``draw_seed`` (all when ``None``); ``scheme``: the new alignment set's
-    name (and the custom scheme's, unless ``like`` names the known scheme the points follow, e.g.
-    ``ibug68``); ``flip_pairs`` / ``interocular``: a custom scheme's mirror pairs (``None``:
-    unknown, no flip augmentation) and normaliser groups (``None``: inferred, see
-    ``schemes.custom``); ``keep_fraction``: anchor masking (``None``: the base model's)."""
-
-    base: str
-    data: str
-    scheme: str
-    like: str | None = None
-    flip_pairs: list[list[int]] | None = None
-    interocular: list[list[int]] | None = None
-    limit: int | None = None
-    draw_seed: int = 0
-    val_list: str | None = None
-    epochs: int = 30
-    epoch_samples: int = 200
-    batch_size: int = 16
-    lr: float = 2e-4
-    weight_decay: float = 1e-4
-    warmup_epochs: int = 1
-    keep_fraction: float | None = None
-    from_scratch: bool = False
-    imagenet_init: bool = True  # from_scratch only
-    threads: int = 1
-    workers: int = 0
-    seed: int = 0
-    output_dir: str = "runs"
-    name: str | None = None
-
-    @property
-    def run_name(self) -> str:
-        """``name``, else ``<scheme>_<finetune|scratch>[_<limit>shot_d<draw_seed>]``."""
-        if self.name:
-            return self.name
-        shots = f"_{self.limit}shot_d{self.draw_seed}" if self.limit is not None else ""
-        return f"{self.scheme}_{'scratch' if self.from_scratch else 'finetune'}{shots}"
-
-    @property
-    def run_dir(self) -> Path:
-        return Path(self.output_dir) / self.run_name
+__all__ = ["FinetuneConfig", "FinetunePlan", "FinetuneObjective", "prepare", "finetune"]
 
 
 @dataclass
 class FinetunePlan:
-    """Everything ``FinetuneTrainer`` needs besides its ``TrainConfig``."""
+    """Everything ``FinetuneObjective`` needs besides its ``TrainConfig``."""
 
     base: BaseTUFA
     train: list[FaceRecord]
@@ -98,13 +55,13 @@ class FinetunePlan:
     record: dict = field(default_factory=dict)
 
 
-class FinetuneTrainer(Trainer):
-    """``Trainer`` on the drawn faces, repeated to fixed-length epochs, with the base TUFA plus
+class FinetuneObjective(TufaObjective):
+    """TUFA's objective on the drawn faces, repeated to fixed-length epochs, with the base TUFA plus
     the new alignment set (or a fresh TUFA ``from_scratch``)."""
 
-    def __init__(self, cfg: TrainConfig, plan: FinetunePlan, progress: bool = True) -> None:
+    def __init__(self, cfg: TrainConfig, plan: FinetunePlan) -> None:
         self.plan = plan
-        super().__init__(cfg, progress)
+        super().__init__(cfg)
 
     @property
     def scratch(self) -> bool:
@@ -130,9 +87,9 @@ class FinetuneTrainer(Trainer):
         model.set_default_scheme(name)
         return model
 
-    def initialise(self) -> None:
+    def initialise(self, model: nn.Module) -> None:
         if self.scratch:  # pretrained runs start from the base weights (build_model)
-            super().initialise()
+            super().initialise(model)
 
     def checkpoint_extras(self) -> dict:
         extras = {"finetune": self.plan.record}
@@ -181,7 +138,7 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> Path:
     check_values(asdict(cfg), FinetuneConfig)  # one line naming a bad setting, before any work
     train_cfg, plan = prepare(cfg)
     _check_same_run(cfg.run_dir / "finetune.json", plan.record)
-    trainer = FinetuneTrainer(train_cfg, plan, progress)
+    trainer = Trainer(FinetuneObjective(train_cfg, plan), progress)
     (cfg.run_dir / "finetune.json").write_text(json.dumps(plan.record, indent=1))
     if plan.custom:
         plan.scheme.save(cfg.run_dir / "scheme.json")
