@@ -15,28 +15,20 @@ import torch
 
 from facepoints import Landmarker
 from facepoints.cli.main import main
-from facepoints.models import ATPN, ATPNConfig
 from facepoints.pipeline.crop import CropSpec
 from facepoints.registry import (Checkpoint, CheckpointError, ModelCard, get_card, load_trained, register_model,
                                  unregister_model)
 from facepoints.registry.card import sha256_of
-from facepoints.training.config import TrainConfig
+
+from run_helpers import tiny_atpn_run
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"backbone": "efficientnet_lite0", "width": 16, "embed": 32, "input_size": 64}
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
     """A run folder holding a tiny ATPN training checkpoint (``best.pt``) written by ``Checkpoint.save``."""
-    folder = tmp_path_factory.mktemp("runs") / "tiny_atpn"
-    folder.mkdir()
-    cfg = TrainConfig(name="tiny_atpn", model=ATPNConfig(**TINY), crop_margin=1.3)
-    torch.manual_seed(0)
-    model = ATPN(cfg.model)
-    Checkpoint(weights=model.state_dict(), config=cfg.to_dict(), epoch=4, best=0.05,
-               extras={"note": "kept"}).save(folder / "best.pt")
-    return folder
+    return tiny_atpn_run(tmp_path_factory.mktemp("runs"), "tiny_atpn", extras={"note": "kept"})
 
 
 def test_checkpoint_round_trip_is_typed(run_dir):

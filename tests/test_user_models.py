@@ -9,26 +9,19 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from facepoints.cli.main import main
 from facepoints.home import check_name, home, user_registry_dir
-from facepoints.models import ATPN, ATPNConfig
-from facepoints.registry import Checkpoint, list_models
-from facepoints.training.config import TrainConfig
+from facepoints.registry import list_models
+
+from run_helpers import tiny_atpn_run
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = {"backbone": "efficientnet_lite0", "width": 16, "embed": 32, "input_size": 64}
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("runs") / "tiny_user"
-    folder.mkdir()
-    cfg = TrainConfig(name="tiny_user", model=ATPNConfig(**TINY), crop_margin=1.3)
-    torch.manual_seed(0)
-    Checkpoint(weights=ATPN(cfg.model).state_dict(), config=cfg.to_dict(), epoch=1, best=0.1).save(folder / "best.pt")
-    return folder
+    return tiny_atpn_run(tmp_path_factory.mktemp("runs"), "tiny_user", epoch=1, best=0.1)
 
 
 def _cli(args: list[str], home_dir: Path) -> subprocess.CompletedProcess:
