@@ -50,6 +50,7 @@ def run_ray(images: list[str], out: Path, options: AnnotateOptions) -> None:
     ensure_ray(options.workers)
     dataset = ray.data.from_items([{"image": image} for image in images])
     dataset = dataset.map_batches(Annotator, fn_constructor_kwargs={"model": options.model},
-                                  batch_size=options.batch_size, concurrency=options.workers, num_cpus=1,
+                                  batch_size=options.batch_size, num_cpus=1,
+                                  compute=ray.data.ActorPoolStrategy(size=options.workers),
                                   batch_format="numpy")
     dataset.write_parquet(str(out), min_rows_per_file=options.part_size)
