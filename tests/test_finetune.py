@@ -3,6 +3,9 @@ it needs, fixed-length epochs over few faces, and the few-shot protocol runner."
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
@@ -90,17 +93,19 @@ def _model(checkpoint: Path) -> TUFA:
 
 # --- the command, end to end -----------------------------------------------------------------------
 
-def test_finetune_to_a_new_five_point_scheme_registers_and_detects(data, base, tmp_path, astronaut, monkeypatch,
-                                                                  capsys):
+def test_finetune_to_a_new_five_point_scheme_saves_a_model_and_detects(data, base, tmp_path, astronaut, monkeypatch,
+                                                                      capsys):
+    """The result is saved in the user folder and used by name, here and in a later process."""
+    monkeypatch.setenv("FACEPOINTS_HOME", str(tmp_path / "home"))
     five = str(data / "five" / "list.txt")
     args = ["finetune", str(base), "--data", five, "--scheme", "eyes5", "--shots", "2", "--draw-seed", "0",
             "--val", five, "--epochs", "1", "--epoch-samples", "4", "--batch-size", "2", "--threads", "1",
-            "--out", str(tmp_path), "--register", "--no-progress"]
+            "--out", str(tmp_path), "--no-progress"]
     name = "eyes5_finetune_2shot_d0"
     try:
         assert main(args) == 0
         out = capsys.readouterr().out
-        assert "validation NME" in out and f"registered model {name!r}" in out
+        assert "validation NME" in out and f"saved model {name!r}" in out
         run = tmp_path / name
         state = load_checkpoint(run / "best.pt")
         picked = draw_faces(read_faces(five, "eyes5"), 2, 0)
@@ -119,8 +124,17 @@ def test_finetune_to_a_new_five_point_scheme_registers_and_detects(data, base, t
         faces = lm(astronaut, boxes=box[None])
         assert len(faces) == 1 and faces[0].landmarks.shape == (5, 2) and faces[0].scheme == "eyes5"
         assert np.isfinite(faces[0].landmarks).all()
+        code = ("import sys; from facepoints import Landmarker; from skimage import data; "
+                f"f = Landmarker({name!r}, detector=None)(data.astronaut(), boxes=[{box.tolist()}])[0]; "
+                "print(f.scheme, f.landmarks.shape[0], 'torch' in sys.modules)")
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+        later = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+        assert later.returncode == 0, later.stderr
+        assert later.stdout.split() == ["eyes5", "5", "False"]  # its own scheme, found in the user folder; no torch
+        assert main(["models"]) == 0 and name in capsys.readouterr().out
     finally:
         unregister_model(name)
+        unregister_scheme("eyes5")
 
 
 def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path, capsys):

@@ -57,8 +57,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", dest="output_dir", help=f"output folder (run folder: <out>/<name>); "
                                                     f"default {_default('output_dir')}")
     p.add_argument("--name", help="run folder name (default: <scheme>_finetune[_<N>shot_d<seed>])")
-    p.add_argument("--register", action="store_true", help="register the result as a model for this process "
-                                                           "and print how to use it")
+    p.add_argument("--no-save", action="store_true", help="do not save the result as a model in the user folder "
+                                                          "($FACEPOINTS_HOME; by default it is, under the run name, "
+                                                          "usable by name from then on)")
     p.add_argument("--no-progress", action="store_true", help="no progress bars (log lines only)")
 
 
@@ -87,7 +88,8 @@ def summary(cfg, best) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..registry.trained import register_checkpoint
+    from ..home import user_registry_dir
+    from ..registry.packaging import PackageOptions, package_run
     from ..training.finetune import finetune
     from ..training.finetune_config import FinetuneConfig
 
@@ -100,10 +102,9 @@ def run(args: argparse.Namespace) -> int:
            else FinetuneConfig.from_mapping(values))  # every value checked before any work
     best = finetune(cfg, progress=not args.no_progress)
     print(summary(cfg, best))
-    if args.register:
-        name = register_checkpoint(best, cfg.run_dir / "model", name=cfg.run_name)
-        print(f"registered model {name!r} (this process). To use it elsewhere:\n"
-              f"  facepoints evaluate --checkpoint {best} ...\n"
-              f"  python: from facepoints.registry import load_trained\n"
-              f"          Landmarker(load_trained({str(best)!r}))")
+    if not args.no_save:  # the run's own name: a rerun of the same run refreshes it
+        package_run(best, cfg.run_name, PackageOptions(replace=True), user_registry_dir())
+        print(f"saved model {cfg.run_name!r} in {user_registry_dir()}: use it by name, e.g.\n"
+              f"  facepoints detect photo.jpg --model {cfg.run_name}\n"
+              f"  python: Landmarker({cfg.run_name!r})")
     return 0
