@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import add_checkpoint_argument, with_checkpoint
+
 HELP = "annotate a folder, glob or list of images into Parquet tables (one row per face; resumable)"
 
 
@@ -18,16 +20,21 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="local: threads on this machine; ray: a Ray Data pipeline (RAY_ADDRESS's cluster, else a "
                         "local one; needs the [ray] extra)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="registry name (see `facepoints models`)")
+    add_checkpoint_argument(p)
     p.add_argument("--workers", type=int, default=2, help="threads (local) or Ray actors (ray), one network thread each")
     p.add_argument("--batch-size", type=int, default=16, help="images per Ray batch")
     p.add_argument("--part-size", type=int, default=256, help="images per Parquet part (local) / rows per file (ray)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
+@with_checkpoint
 def run(args: argparse.Namespace) -> int:
     from ..annotate import AnnotateOptions, annotate
     from ..registry import get_card
 
+    if args.checkpoint and args.engine == "ray":  # Ray's actors load models by name, not this process's
+        raise ValueError("--engine ray takes a registry name: `facepoints package CHECKPOINT --name NAME` saves it "
+                         "in the user folder, then give --model NAME")
     get_card(args.model)  # an unknown model: one line before any work
     options = AnnotateOptions(model=args.model, engine=args.engine, workers=args.workers, batch_size=args.batch_size,
                               part_size=args.part_size, progress=not args.no_progress)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 
 from ..pipeline.overwrite import OutputGuard
 from ..registry import DEFAULT_MODEL
@@ -42,6 +44,19 @@ def input_guard(args: argparse.Namespace, records: Iterable = ()) -> OutputGuard
     ``--checkpoint`` (when it has them) and the images of ``records``."""
     given = [getattr(args, name, None) for name in ("data", "checkpoint")]
     return OutputGuard([p for p in given if p] + [r.image_path for r in records])
+
+
+def with_checkpoint(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A command's ``run`` with ``--checkpoint`` (when given) registered as a model for the whole
+    command: ``args.model`` becomes its name, its weights live in a temporary folder until the end."""
+    @functools.wraps(run)
+    def wrapper(args: argparse.Namespace) -> int:
+        if not getattr(args, "checkpoint", None):
+            return run(args)
+        with tempfile.TemporaryDirectory(prefix="facepoints-") as tmp:
+            args.model = model_name(args, tmp)
+            return run(args)
+    return wrapper
 
 
 def model_name(args: argparse.Namespace, work_dir: str) -> str:

@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from .common import add_checkpoint_argument, with_checkpoint
+
 HELP = "parameters, FLOPs and CPU ms/face per landmark count and stage count (untrained copies)"
 
 
@@ -14,6 +16,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("--model", default=DEFAULT_MODEL, help="registered model whose architecture is measured "
                    "(default: %(default)s, the default model)")
+    add_checkpoint_argument(p)
     p.add_argument("--backbone", help="swap the backbone (e.g. resnet34, resnet50, hrnet_w18c, hrnet_w18c_lite)")
     p.add_argument("--points", type=int, nargs="+", help="landmark counts (default 98 68 29 19)")
     p.add_argument("--stages", type=int, nargs="+", default=[1, 2, 3], help="stage counts (default 1 2 3)")
@@ -25,6 +28,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="also write the rows here")
 
 
+@with_checkpoint
 def run(args: argparse.Namespace) -> int:
     from ..evaluation.cost_report import THESIS_POINT_COUNTS, cost_rows, format_cost_table
     from ..registry import get_card

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import add_model_arguments, input_guard
+from .common import add_checkpoint_argument, add_model_arguments, input_guard, with_checkpoint
 
 HELP = ("find faces with no boxes given: share found, NME on found faces, FR counting misses, ms per image on the "
         "list, its occluded copy, rotated copies and composite large photos; false detections on face-free images")
@@ -23,6 +23,7 @@ CONDITIONS = ("list", "occluded", "rotated", "composite", "small", "face-free")
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("data", type=Path, help="iBUG-68 image list (one relative image path per line, .pts beside each)")
     add_model_arguments(p)
+    add_checkpoint_argument(p)
     p.add_argument("--detector", default="default", help="face detector name (default: the package's default)")
     p.add_argument("--min-face-size", type=float, default=None,
                    help="smallest face side (pixels) searched for: slower, finds small faces in large photos")
@@ -49,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
 
 
+@with_checkpoint
 def run(args: argparse.Namespace) -> int:
     import cv2
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ..pipeline.overwrite import OutputGuard
-from .common import to_json
+from .common import add_checkpoint_argument, to_json, with_checkpoint
 from .points_file import read_points_file
 
 HELP = "draw the canonical face plane with a TUFA model's anchors or a scheme's mean shape (PNG)"
@@ -16,6 +16,7 @@ HELP = "draw the canonical face plane with a TUFA model's anchors or a scheme's 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="a TUFA model (registry name): draw its learned anchors")
+    add_checkpoint_argument(p)
     p.add_argument("--scheme", help="with --model: one of its landmark sets (default: its default set); "
                                     "without: a shipped scheme whose mean shape to draw (default: ibug68)")
     p.add_argument("--points", type=Path, help="JSON list of [x, y] (or name -> [x, y]) plane points to add")
@@ -37,12 +38,13 @@ def plane_anchors(model: str | None, scheme: str | None) -> tuple[np.ndarray, st
     return scheme_plane_points(name), f"{name} mean shape"
 
 
+@with_checkpoint
 def run(args: argparse.Namespace) -> int:
     from ..drawing import render_plane
 
     if args.size < 64:
         raise ValueError(f"--size must be at least 64 pixels, got {args.size}")
-    guard = OutputGuard([args.points] if args.points else [])
+    guard = OutputGuard([p for p in (args.points, args.checkpoint) if p])
     guard.claim(args.out, "--out")
     if args.json:
         guard.claim(args.json, "--json")

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from .common import add_model_arguments, input_guard
+from .common import add_checkpoint_argument, add_model_arguments, input_guard, with_checkpoint
 
 HELP = ("video stability benchmark: synthetic clips of still test faces (motion, noise, brightness "
         "drift, occluder) -> NME and jitter raw vs smoothed, detector share, ms per face per frame")
@@ -21,6 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--frames", type=int, help=f"frames per clip (default {ClipSpec.frames}, 60 with --bands)")
     p.add_argument("--seed", type=int, default=0)
     add_model_arguments(p)
+    add_checkpoint_argument(p)
     p.set_defaults(threads=1)
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--smoothing", default="strong", choices=["off", "light", "strong"],
@@ -49,6 +50,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-progress", action="store_true")
 
 
+@with_checkpoint
 def run(args: argparse.Namespace) -> int:
     from ..datasets.image_list import list_tag, read_image_list
     from ..datasets.synthetic_video import ClipSpec

@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..pipeline.overwrite import OutputGuard
-from .common import add_model_arguments
+from .common import add_checkpoint_argument, add_model_arguments, with_checkpoint
 from .quiet import native_stderr_silenced
 
 HELP = "track faces and landmarks through a video file or webcam (annotated video, JSON Lines per frame)"
@@ -20,6 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", type=Path, help="per-frame results to write (.jsonl, one line per frame, "
                    "flushed as it goes)")
     add_model_arguments(p)
+    add_checkpoint_argument(p)
     p.set_defaults(threads=1)
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--redetect-every", type=int, default=TrackerConfig.redetect_every, metavar="N",
@@ -38,6 +39,7 @@ def parse_source(text: str) -> Path | int:
     return int(text) if text.isdigit() and not Path(text).exists() else Path(text)
 
 
+@with_checkpoint
 def run(args: argparse.Namespace) -> int:
     from ..landmarker import Landmarker
     from ..tracking import (AnnotatedVideoWriter, JsonlWriter, TrackerConfig, VideoError,
@@ -49,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         video_codec(args.out)  # .mp4 or .webm, checked before any work
     source_path = parse_source(args.input)
-    guard = OutputGuard([source_path] if isinstance(source_path, Path) else [])
+    inputs = [source_path] if isinstance(source_path, Path) else []
+    guard = OutputGuard(inputs + ([args.checkpoint] if args.checkpoint else []))
     for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written
         if path is not None:
             guard.claim(path, label)
