@@ -22,10 +22,13 @@ _USER_FOLDER = Path(tempfile.mkdtemp(prefix="facepoints-home-"))
 os.environ["FACEPOINTS_HOME"] = str(_USER_FOLDER)
 
 
-@pytest.fixture(scope="session")
-def user_folder() -> Path:
-    """The test session's user folder (empty at the start)."""
-    return _USER_FOLDER
+@pytest.fixture(autouse=True)
+def user_folder(tmp_path_factory, monkeypatch) -> Path:
+    """Each test its own empty user folder: a model one test saves (``facepoints finetune``,
+    ``facepoints package``) is not listed in the next one's."""
+    folder = tmp_path_factory.mktemp("facepoints-home")
+    monkeypatch.setenv("FACEPOINTS_HOME", str(folder))
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from facepoints import Landmarker
@@ -12,6 +13,7 @@ from facepoints.registry import create_model, unregister_model
 from facepoints.training.checkpoint import load_checkpoint, register_checkpoint
 
 
+@pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
 def test_train_branches_tiny_run_resumes_and_packages(data_root, tmp_path, astronaut, astronaut_face_box):
     lines = (data_root / "300W/train.txt").read_text().splitlines()[:12]
     (tmp_path / "list.txt").write_text("\n".join(str(data_root / "300W" / p) for p in lines) + "\n")

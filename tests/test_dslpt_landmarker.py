@@ -164,6 +164,7 @@ def test_detect_writes_sigma_and_an_overlay(dslpt_name, tiny_list, tmp_path, cap
     assert any(p.suffix in (".png", ".jpg") for p in out.iterdir())
 
 
+@pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
 def test_half_stored_onnx_weights_compute_like_float32(tmp_path, astronaut):
     """``store_weights_half`` (package_model --half): about half the file, same outputs in float32."""
     import onnxruntime as ort

@@ -98,6 +98,7 @@ def test_small_faces_in_frames_have_the_stated_size_and_stay_whole(astronaut_lis
         assert (points >= 0).all() and (points[..., 0] < 640).all() and (points[..., 1] < 480).all()
 
 
+@pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
 def test_cli_small_set_letterbox_against_fill(astronaut_list, tmp_path):
     """Real subprocess calls: the astronaut at 70 px in a 640 x 480 frame (seed 1 places it where
     MediaPipe's letterbox misses it) is found by the default fill pass."""

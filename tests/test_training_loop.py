@@ -130,6 +130,7 @@ leave()
 """
 
 
+@pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
 def test_torchrun_trains_on_two_processes_like_one(tiny_list, tmp_path, capsys, _one_thread):
     """Issue 19 item 2: two CPU processes (gloo) end with the same weights, one run folder is
     written (rank 0), and the loss matches one process on the same global batches."""

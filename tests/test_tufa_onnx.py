@@ -82,6 +82,7 @@ def test_own_anchors_and_stages_match_pytorch(tufa, astronaut, astronaut_face_bo
                       - b(astronaut, boxes=[astronaut_face_box])[0].landmarks).max() < 0.05
 
 
+@pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
 def test_points_run_without_pytorch_in_a_later_process(tmp_path):
     """Packaged into the user folder, a TUFA answers ``points=`` in a process that never imports torch
     (the checkpoint records no epoch and no data lists: packaging it once raised a TypeError)."""

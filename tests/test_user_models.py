@@ -38,6 +38,7 @@ def test_home_follows_the_environment(monkeypatch, tmp_path):
     assert home() == tmp_path / "cache" / "facepoints"
 
 
+@pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
 def test_a_packaged_model_is_usable_by_name_in_a_later_process(run_dir, tmp_path):
     pytest.importorskip("onnx")
     folder = tmp_path / "home"
