@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from facepoints import Face, Landmarker
-from facepoints.datasets.branch_samples import SampleConfig, black_band, negative_box
+from facepoints.datasets.branch_samples import (SampleConfig, black_band, moved_points, negative_box, negative_crop,
+                                               positive_crop)
 from facepoints.drawing import draw_faces
 from facepoints.drawing.overlay import POSE_AXIS_COLOURS
 from facepoints.geometry import box_iou
@@ -22,8 +23,10 @@ from facepoints.models.atpn_branches import landmark_heatmap
 from facepoints.pipeline.crop import CropSpec
 from facepoints.pipeline.decode import crops_for_boxes
 from facepoints.pipeline.runtime import TorchRuntime
-from facepoints.registry import ModelCard, get_card, register_model, sha256_of, unregister_model
-from facepoints.training.branch_setup import freeze_for_branches, load_landmark_base, multitask_from
+from facepoints.registry import ModelCard, create_model, get_card, register_model, sha256_of, unregister_model
+from facepoints.training.branch_setup import base_branch, freeze_for_branches, load_landmark_base, multitask_from
+from facepoints.training.config import load_config
+from facepoints.training.config_checks import ConfigError
 from facepoints.training.losses import face_confidence_loss, pose_loss
 
 TEST_MODEL = "test_atpn_branches"
@@ -218,6 +221,29 @@ def test_landmarker_fills_pose_and_confidence(registered, astronaut, astronaut_f
         assert face.pose is None and face.confidence is None
 
 
+def test_a_kept_branch_is_the_base_models_own(tmp_path):
+    weights, record = base_branch("atpn_lite0_68", "pose_branch")
+    shipped = create_model("atpn_lite0_68").pose_branch.state_dict()
+    assert weights.keys() == shipped.keys()
+    assert all(torch.equal(weights[k], shipped[k]) for k in shipped)
+    assert record["kept_from"] == "atpn_lite0_68" and "mae" in record      # its validation record travels along
+    landmarks_only = tmp_path / "landmarks.pt"
+    model = ATPN(ATPNConfig())
+    torch.save({"model": model.state_dict(), "config": {"architecture": "atpn", "model": ATPNConfig().to_dict(),
+                                                       "scheme": "ibug68", "crop_margin": 1.25}},
+               landmarks_only)
+    with pytest.raises(ValueError, match="no pose branch to keep"):
+        base_branch(str(landmarks_only), "pose_branch")
+
+
+@pytest.mark.parametrize("stages", ["[]", "[tracking, hands]"])
+def test_branch_stages_must_name_known_branches(tmp_path, stages):
+    config = tmp_path / "b.yaml"
+    config.write_text(f"objective: branches\nname: b\nstages: {stages}\n")
+    with pytest.raises(ConfigError, match="stages"):
+        load_config(config)
+
+
 def test_shipped_name_cannot_be_registered():
     with pytest.raises(ValueError, match="shipped"):
         register_model(get_card("atpn_lite0_68"), ".")
@@ -237,6 +263,36 @@ def test_background_boxes_overlap_the_face_little_and_bands_are_black():
     crop = np.full((112, 112, 3), 200, np.uint8)
     banded = black_band(crop, 0.35, rng)
     assert (banded == 0).any() and (banded == 200).mean() > 0.6
+
+
+def test_face_occluder_covers_faces_and_backgrounds_alike_and_is_off_by_default(astronaut, astronaut_face_box,
+                                                                                 astronaut_points):
+    spec = CropSpec(112, 1.25)
+
+    def crops(cfg: SampleConfig, landmarks) -> np.ndarray:
+        rng = np.random.default_rng(3)
+        return positive_crop(astronaut, astronaut_face_box, spec, cfg, rng, landmarks)
+
+    plain = SampleConfig()
+    # off (the shipped config): landmarks or not, the same crop from the same random stream
+    assert np.array_equal(crops(plain, None), crops(plain, astronaut_points))
+    always = SampleConfig(face_occluder=1.0)
+    assert not np.array_equal(crops(always, astronaut_points), crops(plain, astronaut_points))
+    assert np.array_equal(crops(always, None), crops(plain, None))        # no points: nothing to occlude
+    assert np.array_equal(crops(always, astronaut_points[:10]), crops(plain, astronaut_points[:10]))
+    # a background crop gets the occluder where a face of its box would have been
+    neg = np.array([300, 300, 420, 420], np.float32)
+    moved = moved_points(astronaut_points, astronaut_face_box, neg)
+    assert np.allclose((moved.min(0) + moved.max(0)) / 2, (neg[:2] + neg[2:]) / 2, atol=2)
+    back = [negative_crop(astronaut, neg, spec, cfg, np.random.default_rng(4), moved) for cfg in (plain, always)]
+    assert not np.array_equal(*back)
+    assert astronaut.flags.writeable is False                              # the image is never painted on
+
+
+@pytest.mark.parametrize("bad", [{"face_occluder": 1.5}, {"face_occluder": 0.5, "face_occluder_kinds": ["scarf"]}])
+def test_sample_config_rejects_bad_occluder_settings(bad):
+    with pytest.raises(ValueError):
+        SampleConfig(**bad)
 
 
 # --- overlay ------------------------------------------------------------------------------------

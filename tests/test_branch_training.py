@@ -58,3 +58,13 @@ def test_train_branches_tiny_run_resumes_and_packages(data_root, tmp_path, astro
                  "--json", str(speed)]) == 0
     rows = json.loads(speed.read_text())
     assert rows["tracking_step"][0]["outputs"] == ["landmarks", "pose", "face_prob"]
+    # stages: [tracking] trains the face check only and keeps the base's pose branch as it is
+    config.write_text(config.read_text().replace("name: tiny", "name: tiny_keep") + "stages: [tracking]\n")
+    assert main(["train", str(config), "--no-progress"]) == 0
+    kept = tmp_path / "runs/tiny_keep"
+    assert [json.loads(line)["stage"] for line in (kept / "log.jsonl").read_text().splitlines()] == ["tracking"]
+    state = load_checkpoint(kept / "best.pt")
+    for key, value in shipped.items():
+        if key.startswith("pose_branch."):
+            torch.testing.assert_close(state["model"][key], value, rtol=0, atol=0)
+    assert state["branches"]["validation"]["pose"]["kept_from"] == "atpn_lite0_68"

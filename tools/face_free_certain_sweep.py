@@ -15,7 +15,7 @@ import cv2
 
 from facepoints.detectors.blazeface import BlazeFaceDetector
 from facepoints.evaluation.detection_sets import face_free_images
-from facepoints.landmarker import Landmarker
+from facepoints.landmarker import DEFAULT_MODEL, Landmarker
 
 
 def main() -> None:
@@ -23,10 +23,11 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--images", type=int, default=200, help="face-free images per seed")
     ap.add_argument("--certain", type=float, nargs="+", default=[0.55, 0.6, 0.65, 0.7])
+    ap.add_argument("--model", default=None, help="landmark model name (default: the default model)")
     ap.add_argument("--whole-image", choices=["fill", "letterbox"], default="fill", help="BlazeFace's whole-image pass")
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    lm = Landmarker(threads=1, detector=BlazeFaceDetector(threads=1, whole_image=args.whole_image))
+    lm = Landmarker(args.model or DEFAULT_MODEL, threads=1, detector=BlazeFaceDetector(threads=1, whole_image=args.whole_image))
     lm.detector.certain_score = 0.0  # keep everything; each threshold filters afterwards
     found = {seed: [lm(im) for im in face_free_images(args.images, seed=seed)] for seed in args.seeds}
     for c in args.certain:

@@ -5,7 +5,10 @@ inference. Background ("negative") boxes have IoU below ``max_iou`` with the fac
 sizes and positions, so some hold part of the face or the whole face small, and some run
 off the image (black). The data's images are 2x crops with black where the original photo
 ended; so that black margins alone never mean "background", positives get a black band
-on a random side with probability ``border_prob``.
+on a random side with probability ``border_prob``. With ``face_occluder`` > 0 a landmark-aware
+occluder (``datasets.occlusion``: a hand by default) is painted over that share of the faces, and
+over the same share of background crops (placed as a face of the crop's size would be), so that
+an occluder alone never means "face".
 """
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from ..geometry import apply_affine, box_iou
 from ..pipeline.crop import CropSpec, warp_crop
 from ..schemes import LandmarkScheme
 from .augment import AugmentConfig, augment_crop, jitter_box, photometric
+from .occlusion import IBUG68, OccluderConfig, occlude
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,37 @@ class SampleConfig:
     max_iou: float = 0.3           # a background box overlaps the face box less than this
     neg_scale: tuple[float, float] = (0.35, 3.0)   # background box side / face box side (log-uniform)
     photometric: AugmentConfig = AugmentConfig(occlusion=0.2, grey=0.15)
+    face_occluder: float = 0.0     # share of positives (and of negatives) given a landmark-aware occluder
+    face_occluder_kinds: tuple[str, ...] = ("hand",)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "face_occluder_kinds", tuple(self.face_occluder_kinds))
+        if not 0.0 <= self.face_occluder <= 1.0:
+            raise ValueError(f"face_occluder must be a probability in [0, 1], got {self.face_occluder}")
+        if self.face_occluder > 0:
+            OccluderConfig(kinds=self.face_occluder_kinds)  # ValueError on unknown kinds
+
+
+def maybe_occlude(image: np.ndarray, landmarks: np.ndarray | None, cfg: SampleConfig,
+                  rng: np.random.Generator) -> np.ndarray:
+    """``image`` with a landmark-aware occluder over ``landmarks`` (68 iBUG pixel points) with
+    probability ``cfg.face_occluder``; unchanged (and no random draw) when it is 0 or the points
+    are not a complete iBUG-68 set."""
+    if cfg.face_occluder <= 0 or landmarks is None:
+        return image
+    pts = np.asarray(landmarks, np.float64)
+    if len(pts) != IBUG68["num_points"] or not np.isfinite(pts).all() or rng.random() >= cfg.face_occluder:
+        return image
+    return occlude(image, pts, rng, OccluderConfig(kinds=cfg.face_occluder_kinds)).image
+
+
+def moved_points(landmarks: np.ndarray, face_box: np.ndarray, box: np.ndarray) -> np.ndarray:
+    """``landmarks`` of ``face_box`` scaled and moved onto ``box`` (centre to centre, longer side
+    to longer side): where a face of that box would have them."""
+    face_box, box = np.asarray(face_box, np.float64), np.asarray(box, np.float64)
+    side = lambda b: max(b[2] - b[0], b[3] - b[1], 1e-6)  # noqa: E731
+    centre = lambda b: (b[:2] + b[2:]) / 2  # noqa: E731
+    return (np.asarray(landmarks, np.float64) - centre(face_box)) * (side(box) / side(face_box)) + centre(box)
 
 
 def black_band(crop: np.ndarray, max_frac: float, rng: np.random.Generator) -> np.ndarray:
@@ -52,8 +87,10 @@ def black_band(crop: np.ndarray, max_frac: float, rng: np.random.Generator) -> n
 
 
 def positive_crop(image: np.ndarray, box: np.ndarray, spec: CropSpec, cfg: SampleConfig,
-                  rng: np.random.Generator) -> np.ndarray:
-    """A jittered, rotated, possibly mirrored crop of the face in ``box``."""
+                  rng: np.random.Generator, landmarks: np.ndarray | None = None) -> np.ndarray:
+    """A jittered, rotated, possibly mirrored crop of the face in ``box`` (occluded as
+    ``maybe_occlude`` says when its ``landmarks`` are given)."""
+    image = maybe_occlude(image, landmarks, cfg, rng)
     jittered = jitter_box(box, cfg.jitter, rng)
     matrix = spec.box_matrix(jittered, rng.uniform(-cfg.rotation_deg, cfg.rotation_deg),
                              1.0 + rng.uniform(-cfg.scale, cfg.scale), flip=bool(rng.random() < cfg.flip))
@@ -77,8 +114,10 @@ def negative_box(face_box: np.ndarray, image_shape: tuple[int, ...], cfg: Sample
 
 
 def negative_crop(image: np.ndarray, box: np.ndarray, spec: CropSpec, cfg: SampleConfig,
-                  rng: np.random.Generator) -> np.ndarray:
-    """A background crop for ``box`` (from ``negative_box``), rotated and mirrored like positives."""
+                  rng: np.random.Generator, landmarks: np.ndarray | None = None) -> np.ndarray:
+    """A background crop for ``box`` (from ``negative_box``), rotated and mirrored like positives;
+    ``landmarks``: points placed in ``box`` (``moved_points``) for ``maybe_occlude``."""
+    image = maybe_occlude(image, landmarks, cfg, rng)
     matrix = spec.box_matrix(box, rng.uniform(-cfg.rotation_deg, cfg.rotation_deg),
                              flip=bool(rng.random() < cfg.flip))
     return photometric(warp_crop(image, matrix, spec.size), cfg.photometric, rng)

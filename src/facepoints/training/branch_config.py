@@ -17,6 +17,8 @@ class BranchConfig(RunConfig):
     as in landmark training (same ``val_fraction``, file-name hash); ``extra_face_lists`` add
     faces and backgrounds to the face-confidence branch only (at most ``extra_face_limit`` of them).
     ``tracking_epochs`` are the face-confidence branch's epochs (the thesis's "tracking" stage).
+    ``stages``: the branches trained (``tracking``, ``pose``); a stage left out is copied, weights
+    and validation record, from ``base``, which must have that branch.
     """
 
     objective: str = "branches"
@@ -31,6 +33,7 @@ class BranchConfig(RunConfig):
     pose_views: int = 6                 # augmented views of each training face (cached once)
     pose_augment: AugmentConfig = field(default_factory=lambda: AugmentConfig(occlusion=0.2))
     focal_per_side: float = 3.0         # pseudo-label camera (training.pose_labels)
+    stages: list[str] = field(default_factory=lambda: ["tracking", "pose"])
     tracking_epochs: int = 5
     positives_per_face: int = 1
     negatives_per_positive: int = 10

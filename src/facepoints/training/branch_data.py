@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..datasets.branch_samples import SampleConfig, negative_box, negative_crop, pose_crop, positive_crop
+from ..datasets.branch_samples import (SampleConfig, moved_points, negative_box, negative_crop, pose_crop,
+                                       positive_crop)
 from ..datasets.records import FaceRecord
 from ..geometry import box_from_points
 from ..models import ATPN
@@ -120,16 +121,19 @@ def _face_box(rec: FaceRecord) -> np.ndarray:
 
 def confidence_samples(records: Sequence[FaceRecord], spec: CropSpec, cfg: SampleConfig, positives: int,
                      negatives: int, seed: int) -> Iterator[tuple[np.ndarray, float]]:
-    """(crop, 1.0) face and (crop, 0.0) background crops: ``negatives`` per positive, seeded per face."""
+    """(crop, 1.0) face and (crop, 0.0) background crops: ``negatives`` per positive, seeded per face
+    (``cfg.face_occluder`` paints occluders over both, placed by the face's landmarks)."""
+    occluding = cfg.face_occluder > 0
     for index, rec in enumerate(records):
         rng = np.random.default_rng([seed, 2, index])
         image, box = load_image(rec.image_path), _face_box(rec)
         for _ in range(positives):
-            yield positive_crop(image, box, spec, cfg, rng), 1.0
+            yield positive_crop(image, box, spec, cfg, rng, rec.landmarks if occluding else None), 1.0
             for _ in range(negatives):
                 neg = negative_box(box, image.shape, cfg, rng)
                 if neg is not None:
-                    yield negative_crop(image, neg, spec, cfg, rng), 0.0
+                    points = moved_points(rec.landmarks, box, neg) if occluding else None
+                    yield negative_crop(image, neg, spec, cfg, rng, points), 0.0
 
 
 def pose_samples(records: Sequence[FaceRecord], spec: CropSpec, scheme: LandmarkScheme, augment,

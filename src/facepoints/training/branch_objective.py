@@ -20,7 +20,7 @@ from ..metrics import average_precision, pose_summary
 from ..models import ATPN
 from ..registry.checkpoint import load_checkpoint
 from .branch_config import BranchConfig
-from .branch_setup import BranchRun, freeze_for_branches
+from .branch_setup import BranchRun, base_branch, freeze_for_branches
 from .distributed import join
 from .losses import face_confidence_loss, pose_loss
 from .objective import Objective, Schedule
@@ -130,17 +130,20 @@ class BranchStageObjective(Objective):
 
 
 def train_branches(cfg: BranchConfig, progress: bool = True) -> Path:
-    """Both stages (resuming where a run stopped), then the combined checkpoint ``best.pt``;
-    returns its path."""
+    """The stages ``cfg.stages`` names (resuming where a run stopped; the others' branches copied
+    from ``cfg.base``), then the combined checkpoint ``best.pt``; returns its path."""
     if join().distributed:
         raise ValueError("branches train on one process (each stage reads cached features); run without torchrun")
     run = BranchRun(cfg, progress)
     freeze_for_branches(run.model)
     results = {}
     for stage in STAGES:
-        trainer = Trainer(BranchStageObjective(run, stage), progress)
-        trainer.run()
-        results[stage] = trainer.best_metrics
-    for stage in STAGES:
-        branch_of(run.model, stage).load_state_dict(load_checkpoint(cfg.run_dir / f"{stage}_best.pt")["branch"])
+        if stage in cfg.stages:
+            trainer = Trainer(BranchStageObjective(run, stage), progress)
+            trainer.run()
+            results[stage] = trainer.best_metrics
+            weights = load_checkpoint(cfg.run_dir / f"{stage}_best.pt")["branch"]
+        else:
+            weights, results[stage] = base_branch(cfg.base, "confidence_branch" if stage == CONFIDENCE else "pose_branch")
+        branch_of(run.model, stage).load_state_dict(weights)
     return run.save_combined(results)

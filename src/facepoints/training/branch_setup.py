@@ -45,6 +45,23 @@ def load_landmark_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
     return model.eval(), card.training["config"], record, card.weights["torch"]["sha256"]
 
 
+def base_branch(base: str, prefix: str) -> tuple[dict[str, torch.Tensor], dict]:
+    """(weights, validation record) of the branch under ``prefix`` (``pose_branch`` or
+    ``confidence_branch``) of a registry model or ``facepoints train-branches`` checkpoint; a
+    ``ValueError`` when ``base`` has no such branch."""
+    stage = {"pose_branch": "pose", "confidence_branch": "tracking"}[prefix]
+    if Path(base).suffix == ".pt" and Path(base).is_file():
+        state = training_checkpoint(base)
+        weights, validation = state["model"], state.get("branches", {}).get("validation", {})
+    else:
+        weights = create_model(base).state_dict()
+        validation = get_card(base).training.get("branches", {}).get("validation", {})
+    picked = {k[len(prefix) + 1:]: v for k, v in weights.items() if k.startswith(prefix + ".")}
+    if not picked:
+        raise ValueError(f"{base} has no {stage} branch to keep; add {stage} to the config's stages")
+    return picked, {**validation.get(stage, {}), "kept_from": base}
+
+
 def _is_branch(key: str) -> bool:
     return key.startswith(("pose_branch.", "confidence_branch."))
 
