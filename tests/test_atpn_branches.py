@@ -289,6 +289,20 @@ def test_face_occluder_covers_faces_and_backgrounds_alike_and_is_off_by_default(
     assert astronaut.flags.writeable is False                              # the image is never painted on
 
 
+def test_clutter_crops_are_seeded_varied_images_of_every_kind():
+    from facepoints.datasets import clutter
+
+    first = [clutter.clutter_crop(64, np.random.default_rng([5, i])) for i in range(40)]
+    again = [clutter.clutter_crop(64, np.random.default_rng([5, i])) for i in range(40)]
+    assert all(a.shape == (64, 64, 3) and a.dtype == np.uint8 for a in first)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))
+    assert len({a.tobytes() for a in first}) == 40
+    assert sum(a.std() > 5 for a in first) >= 36                            # pictures, not flat fills
+    for kind in clutter.KINDS:                                              # each kind draws on its own
+        drawn = getattr(clutter, f"_{kind}")(96, np.random.default_rng(1))
+        assert drawn.shape == (96, 96, 3) and drawn.std() > 1
+
+
 @pytest.mark.parametrize("bad", [{"face_occluder": 1.5}, {"face_occluder": 0.5, "face_occluder_kinds": ["scarf"]}])
 def test_sample_config_rejects_bad_occluder_settings(bad):
     with pytest.raises(ValueError):

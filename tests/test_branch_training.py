@@ -58,11 +58,15 @@ def test_train_branches_tiny_run_resumes_and_packages(data_root, tmp_path, astro
                  "--json", str(speed)]) == 0
     rows = json.loads(speed.read_text())
     assert rows["tracking_step"][0]["outputs"] == ["landmarks", "pose", "face_prob"]
-    # stages: [tracking] trains the face check only and keeps the base's pose branch as it is
-    config.write_text(config.read_text().replace("name: tiny", "name: tiny_keep") + "stages: [tracking]\n")
+    # stages: [tracking] trains the face check only and keeps the base's pose branch as it is; one
+    # synthetic clutter crop per positive joins the negatives
+    config.write_text(config.read_text().replace("name: tiny", "name: tiny_keep")
+                      + "stages: [tracking]\nclutter_per_positive: 1\n")
     assert main(["train", str(config), "--no-progress"]) == 0
     kept = tmp_path / "runs/tiny_keep"
-    assert [json.loads(line)["stage"] for line in (kept / "log.jsonl").read_text().splitlines()] == ["tracking"]
+    (row,) = [json.loads(line) for line in (kept / "log.jsonl").read_text().splitlines()]
+    assert row["stage"] == "tracking"
+    assert row["samples"] > json.loads(log[0])["samples"]                  # the clutter crops joined
     state = load_checkpoint(kept / "best.pt")
     for key, value in shipped.items():
         if key.startswith("pose_branch."):

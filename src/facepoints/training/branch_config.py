@@ -17,6 +17,7 @@ class BranchConfig(RunConfig):
     as in landmark training (same ``val_fraction``, file-name hash); ``extra_face_lists`` add
     faces and backgrounds to the face-confidence branch only (at most ``extra_face_limit`` of them).
     ``tracking_epochs`` are the face-confidence branch's epochs (the thesis's "tracking" stage).
+    ``clutter_per_positive`` synthetic face-free crops join the background crops as negatives.
     ``stages``: the branches trained (``tracking``, ``pose``); a stage left out is copied, weights
     and validation record, from ``base``, which must have that branch.
     """
@@ -37,6 +38,7 @@ class BranchConfig(RunConfig):
     tracking_epochs: int = 5
     positives_per_face: int = 1
     negatives_per_positive: int = 10
+    clutter_per_positive: int = 0       # more negatives: synthetic text, blobs, shapes, noise (datasets.clutter)
     samples: SampleConfig = field(default_factory=SampleConfig)
     batch_size: int = 128
     weight_decay: float = 1e-4          # the L2 terms w2, w3 of eq. 3.6 / 3.8

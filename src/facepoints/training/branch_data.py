@@ -20,6 +20,8 @@ from tqdm import tqdm
 
 from ..datasets.branch_samples import (SampleConfig, moved_points, negative_box, negative_crop, pose_crop,
                                        positive_crop)
+from ..datasets.augment import photometric
+from ..datasets.clutter import clutter_crop
 from ..datasets.records import FaceRecord
 from ..geometry import box_from_points
 from ..models import ATPN
@@ -120,9 +122,10 @@ def _face_box(rec: FaceRecord) -> np.ndarray:
 
 
 def confidence_samples(records: Sequence[FaceRecord], spec: CropSpec, cfg: SampleConfig, positives: int,
-                     negatives: int, seed: int) -> Iterator[tuple[np.ndarray, float]]:
+                       negatives: int, seed: int, clutter: int = 0) -> Iterator[tuple[np.ndarray, float]]:
     """(crop, 1.0) face and (crop, 0.0) background crops: ``negatives`` per positive, seeded per face
-    (``cfg.face_occluder`` paints occluders over both, placed by the face's landmarks)."""
+    (``cfg.face_occluder`` paints occluders over both, placed by the face's landmarks), then
+    ``clutter`` synthetic face-free crops per positive (``datasets.clutter``)."""
     occluding = cfg.face_occluder > 0
     for index, rec in enumerate(records):
         rng = np.random.default_rng([seed, 2, index])
@@ -134,6 +137,8 @@ def confidence_samples(records: Sequence[FaceRecord], spec: CropSpec, cfg: Sampl
                 if neg is not None:
                     points = moved_points(rec.landmarks, box, neg) if occluding else None
                     yield negative_crop(image, neg, spec, cfg, rng, points), 0.0
+            for _ in range(clutter):
+                yield photometric(clutter_crop(spec.size, rng), cfg.photometric, rng), 0.0
 
 
 def pose_samples(records: Sequence[FaceRecord], spec: CropSpec, scheme: LandmarkScheme, augment,

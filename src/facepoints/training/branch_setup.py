@@ -134,10 +134,10 @@ class BranchRun:
         records = self.train + self.extras if split == "train" else self.val
         key = cache_key(kind="tracking", split=split, sha=self.base_sha, samples=cfg.samples, seed=cfg.seed,
                         pos=cfg.positives_per_face, neg=cfg.negatives_per_positive, n=len(records),
-                        spec=self.spec)
+                        spec=self.spec, **({"clutter": cfg.clutter_per_positive} if cfg.clutter_per_positive else {}))
         samples = confidence_samples(records, self.spec, cfg.samples, cfg.positives_per_face,
-                                   cfg.negatives_per_positive, cfg.seed + (split != "train"))
-        total = len(records) * cfg.positives_per_face * (1 + cfg.negatives_per_positive)
+                                     cfg.negatives_per_positive, cfg.seed + (split != "train"), cfg.clutter_per_positive)
+        total = len(records) * cfg.positives_per_face * (1 + cfg.negatives_per_positive + cfg.clutter_per_positive)
         return build_cached(self.dir / "cache" / f"tracking_{split}_{self.tag}_{key}.pt", self._extractor(),
                             samples, total, f"face-confidence crops ({split})", self.progress)
 

@@ -38,7 +38,7 @@ RULES.update({
         "val_fraction": fraction(high_open=True, low_open=True),
         "extra_face_limit": at_least(0), "pose_epochs": at_least(1), "pose_views": at_least(1),
         "focal_per_side": positive(), "tracking_epochs": at_least(1), "positives_per_face": at_least(1),
-        "negatives_per_positive": at_least(0), "lr": positive(),
+        "negatives_per_positive": at_least(0), "clutter_per_positive": at_least(0), "lr": positive(),
         "stages": ((lambda v: len(v) > 0 and set(v) <= {"tracking", "pose"}), "one or both of tracking, pose")},
     "FinetuneConfig": {
         "epochs": at_least(1), "epoch_samples": at_least(1), "warmup_epochs": at_least(0),
