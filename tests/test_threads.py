@@ -52,7 +52,7 @@ def _threaded(lm: Landmarker, images: list[np.ndarray]) -> dict:
 def test_shared_landmarker_matches_sequential(images, detector):
     expected = [_landmarks(Landmarker(detector=detector, threads=1), im) for im in images]
     # each image has the astronaut's face (the mirrored crop also gets a 0.64-scored detection
-    # that BlazeFace's certain_score 0.6 keeps); the point here is threaded == sequential
+    # that the face check or BlazeFace's certain_score may keep); the point here is threaded == sequential
     assert all(len(faces) >= 1 for faces in expected)
     lm = Landmarker(detector=detector, threads=1)  # fresh: the first run races to create its detector
     for _ in range(RUNS):

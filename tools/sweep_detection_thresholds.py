@@ -97,25 +97,24 @@ def main() -> None:
                              "fr": float(np.mean(~found | (e > FAILURE_NME)))}
             rows.append(row)
             print(_line(row), flush=True)
+    if args.json:  # written before the rule, which may find no setting
+        args.json.write_text(json.dumps({"faces": len(records), "face_free": len(free), "rows": rows},
+                                        indent=1) + "\n")
     minimum, certain, roll = choose(rows, len(free))
     print(f"chosen: min_confidence {minimum:g}, certain_score {certain}, DOUBTFUL_ROLL {roll:g} "
           f"({len(records)} validation faces, {len(free)} tuning face-free images)")
-    if args.json:
-        args.json.write_text(json.dumps({"faces": len(records), "face_free": len(free), "rows": rows,
-                                         "min_confidence": minimum, "certain_score": certain,
-                                         "doubtful_roll": roll}, indent=1) + "\n")
 
 
 def choose(rows: list[dict], face_free: int) -> tuple[float, float | None, float]:
     """The rule: among settings with at most one false detection per 200 tuning face-free images
     (half the rate issue 14 allows, as margin: the tuning images only estimate the rate), with the
-    validation faces as is found >= 99.5 % and each rotated set found >= 99 %, the highest found %
+    validation faces as is found >= 99.5 % and each rotated set found >= 98 %, the highest found %
     on the occluded copy, then the fewest false detections, then the highest found % on the rotated
     faces, then the lowest mean NME over the four sets. Returns (min_confidence, certain_score or
     None for never, DOUBTFUL_ROLL)."""
     limit = face_free / 200.0
     ok = [r for r in rows if r["false_detections"] <= limit and r["as is"]["found"] >= 0.995
-          and min(r["rotated +90"]["found"], r["rotated -90"]["found"]) >= 0.99]
+          and min(r["rotated +90"]["found"], r["rotated -90"]["found"]) >= 0.98]
     if not ok:
         raise SystemExit("no setting meets the rule's false-detection and found limits")
     best = max(ok, key=lambda r: (round(r["occluded"]["found"], 9), -r["false_detections"],

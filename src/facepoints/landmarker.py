@@ -54,8 +54,9 @@ class Landmarker:
     and averages (slightly more accurate, about 1.5x the network time). With models that have a
     face-confidence branch, detector boxes whose crop scores below ``min_confidence`` are
     dropped as false positives, unless the detector scores them at least its ``certain_score``
-    (BlazeFace: 0.6; the face check rejects most faces behind masks) (explicit ``boxes`` are
-    always kept). ``min_face_size`` (pixels) is passed to a detector created by name: smaller
+    (BlazeFace: 0.7); the default 0.05 drops only what the check is sure is no face, since it
+    also doubts some faces behind masks and hands (both chosen on validation data:
+    docs/detection.md). Explicit ``boxes`` are always kept. ``min_face_size`` (pixels) is passed to a detector created by name: smaller
     faces are not searched for (the whole image is searched; smaller is slower).
     ``search_rotated`` also searches copies turned by 90/180/270 degrees (4x the detector time);
     without it, faces are turned upright by their roll (``facepoints.pipeline.rotation``), which
@@ -83,7 +84,7 @@ class Landmarker:
 
     def __init__(self, model: str = DEFAULT_MODEL, detector: str | FaceDetector | None = "default",
                  backend: str = "auto", threads: int | None = None, refine: int = 1,
-                 flip_test: bool = False, min_confidence: float = 0.5, stages: int | None = None,
+                 flip_test: bool = False, min_confidence: float = 0.05, stages: int | None = None,
                  points: Sequence | np.ndarray | None = None, min_face_size: float | None = None,
                  search_rotated: bool = False) -> None:
         if min_face_size is not None and not min_face_size > 0:
