@@ -1,5 +1,8 @@
-"""Landmark losses on normalised coordinates."""
+"""Landmark losses on normalised coordinates: ``nme`` (thesis eq. 3.3), ``l1`` and the robust
+Wing family (``wing``, ``softwing``, ``awing``), each normalised by the inter-ocular distance."""
 from __future__ import annotations
+
+import math
 
 import torch
 
@@ -24,7 +27,47 @@ def l1_loss(pred: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme) ->
     return (err / interocular(target, scheme)).mean()
 
 
-LOSSES = {"nme": nme_loss, "l1": l1_loss}
+def _percent_errors(pred: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme) -> torch.Tensor:
+    """(B, N, 2) absolute coordinate errors in percent of the inter-ocular distance (about a pixel
+    each at the 256 px crops the Wing papers used, so their constants apply)."""
+    return (pred - target).abs() * (100.0 / interocular(target, scheme)).view(-1, 1, 1)
+
+
+def wing_loss(pred: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme, omega: float = 10.0,
+              epsilon: float = 2.0) -> torch.Tensor:
+    """Wing (Feng et al. 2018): log for errors under ``omega``, L1 beyond; per coordinate in % of
+    the inter-ocular distance, summed per point, mean over points and faces, / 100."""
+    x = _percent_errors(pred, target, scheme)
+    c = omega - omega * math.log(1.0 + omega / epsilon)
+    loss = torch.where(x < omega, omega * torch.log1p(x / epsilon), x - c)
+    return loss.sum(dim=-1).mean() / 100.0
+
+
+def softwing_loss(pred: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme, omega1: float = 2.0,
+                  omega2: float = 20.0, epsilon: float = 0.5) -> torch.Tensor:
+    """SoftWing (Lin et al. 2021): L1 under ``omega1`` (small errors keep their gradient), log
+    beyond (outliers weigh less); units and reduction as ``wing_loss``."""
+    x = _percent_errors(pred, target, scheme)
+    b = omega1 - omega2 * math.log(1.0 + omega1 / epsilon)
+    loss = torch.where(x < omega1, x, omega2 * torch.log1p(x / epsilon) + b)
+    return loss.sum(dim=-1).mean() / 100.0
+
+
+def awing_loss(pred: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme, omega: float = 14.0,
+               theta: float = 0.5, epsilon: float = 1.0, alpha: float = 2.1) -> torch.Tensor:
+    """Adaptive Wing (Wang et al. 2019) on coordinates: a coordinate has no heatmap value y, so the
+    foreground exponent ``alpha - 1`` is used; errors in units of 10 % of the inter-ocular distance
+    (``theta`` 0.5: log up to 5 %, the usual error, linear beyond); sum per point, mean, / 10."""
+    x = _percent_errors(pred, target, scheme) / 10.0
+    power = alpha - 1.0
+    ratio = (theta / epsilon) ** power
+    a = omega / (1.0 + ratio) * power * (theta / epsilon) ** (power - 1.0) / epsilon
+    c = theta * a - omega * math.log1p(ratio)
+    loss = torch.where(x < theta, omega * torch.log1p((x / epsilon).pow(power)), a * x - c)
+    return loss.sum(dim=-1).mean() / 10.0
+
+
+LOSSES = {"nme": nme_loss, "l1": l1_loss, "wing": wing_loss, "softwing": softwing_loss, "awing": awing_loss}
 
 
 def pose_loss(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:

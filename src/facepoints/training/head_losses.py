@@ -1,0 +1,43 @@
+"""The landmark loss of a network's head outputs: the configured coordinate loss (``losses.LOSSES``)
+on the decoded landmarks, plus, for a SimCC head, the KL divergence of its 1-D bin distributions
+from Gaussian targets (Li et al. 2022, label smoothing by a Gaussian of ``sigma`` pixels)."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..models.atpn_simcc import SIMCC_SPLIT
+from ..schemes import LandmarkScheme
+from .losses import LOSSES
+
+
+def gaussian_bins(coords: torch.Tensor, bins: int, sigma_bins: float) -> torch.Tensor:
+    """(..., bins) normalised 1-D Gaussians centred on ``coords`` ([-1, 1] crop coordinates; points
+    outside the crop are clamped to its edge bins)."""
+    centre = ((coords + 1.0) * (bins / 2.0) - 0.5).clamp(-0.5, bins - 0.5)
+    index = torch.arange(bins, device=coords.device, dtype=coords.dtype)
+    weights = torch.exp(-0.5 * ((index - centre.unsqueeze(-1)) / sigma_bins) ** 2)
+    return weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def simcc_loss(x_logits: torch.Tensor, y_logits: torch.Tensor, target: torch.Tensor,
+               sigma_px: float) -> torch.Tensor:
+    """KL(target || softmax) per axis and point, summed over the two axes, mean over points and faces."""
+    total = 0.0
+    for axis, logits in enumerate((x_logits, y_logits)):
+        labels = gaussian_bins(target[..., axis], logits.shape[-1], sigma_px * SIMCC_SPLIT)
+        kl = F.kl_div(F.log_softmax(logits, dim=-1), labels, reduction="none").sum(dim=-1)
+        total = total + kl.mean()
+    return total
+
+
+def landmark_loss(model: nn.Module, images: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme,
+                  loss: str = "nme", simcc_sigma: float = 1.5, simcc_weight: float = 1.0) -> torch.Tensor:
+    """``loss`` (a ``LOSSES`` name) on ``model``'s landmarks, plus ``simcc_weight`` x the SimCC KL
+    when its head gives bin logits (``forward_train``; a plain network: ``model(images)``)."""
+    out = model.forward_train(images) if hasattr(model, "forward_train") else {"landmarks": model(images)}
+    value = LOSSES[loss](out["landmarks"], target, scheme)
+    if "simcc_x" in out:
+        value = value + simcc_weight * simcc_loss(out["simcc_x"], out["simcc_y"], target, simcc_sigma)
+    return value
