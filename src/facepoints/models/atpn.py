@@ -94,13 +94,13 @@ class ATPN(nn.Module):
         self.backbone = BACKBONES[config.backbone]()
         if config.head not in HEADS:
             raise ValueError(f"ATPN head must be one of {', '.join(HEADS)}, not {config.head!r}")
+        mean = np.zeros((config.num_points, 2), np.float32) if mean_shape is None else mean_shape
         if config.head == "simcc":
             self.head = SimCCHead(self.backbone.channels, config.num_points, config.width, config.embed,
-                                  config.input_size)
+                                  config.input_size, torch.as_tensor(np.asarray(mean, np.float32)))
         else:
             self.head = ATPNLandmarkHead(self.backbone.channels, config.num_points, config.width, config.embed,
                                          config.input_size // 16)
-        mean = np.zeros((config.num_points, 2), np.float32) if mean_shape is None else mean_shape
         self.register_buffer("mean_shape", torch.as_tensor(np.asarray(mean, np.float32)))
         self.register_buffer("pixel_mean", torch.tensor(127.0))
         self.register_buffer("pixel_scale", torch.tensor(1.0 / 128.0))

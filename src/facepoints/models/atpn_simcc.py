@@ -5,7 +5,9 @@ crops to (B, N, 2) coordinates in [-1, 1] (ONNX export, pipeline and branches un
 
 The fused stride-4 and stride-16 maps are brought to stride 8 and stacked with the stride-8 map;
 a 1x1 CoordConv gives one map per point; each point's flattened map goes through a shared hidden
-layer, then one linear layer per axis gives the bin logits."""
+layer, then one linear layer per axis gives the bin logits, added to a learnt per-point prior that
+starts as a broad Gaussian at the point's mean-shape position (so a fresh head starts where the
+regression head does: at the mean shape)."""
 from __future__ import annotations
 
 import torch
@@ -16,11 +18,19 @@ from .layers import CoordConv
 
 #: bins per input pixel along each axis
 SIMCC_SPLIT = 2
+#: the starting prior's sigma, in input pixels
+PRIOR_SIGMA = 4.0
 
 
 def bin_centres(bins: int, like: torch.Tensor) -> torch.Tensor:
     """(bins,) bin centres in [-1, 1] crop coordinates (-1 and 1 are the crop's outer edges)."""
     return (torch.arange(bins, device=like.device, dtype=torch.float32) + 0.5).mul(2.0 / bins).sub(1.0).to(like.dtype)
+
+
+def log_gaussian_prior(mean: torch.Tensor, bins: int, sigma_bins: float) -> torch.Tensor:
+    """(N, bins) logits of Gaussians at ``mean`` (N,) [-1, 1] coordinates, ``sigma_bins`` wide."""
+    centres = bin_centres(bins, mean)
+    return -0.5 * ((centres[None] - mean[:, None]) * (bins / 2.0) / sigma_bins) ** 2
 
 
 def expectation(logits: torch.Tensor) -> torch.Tensor:
@@ -32,7 +42,7 @@ class SimCCHead(FusedFeatures):
     """Fused features -> ``(x_logits, y_logits)``, each (B, N, SIMCC_SPLIT x input_size)."""
 
     def __init__(self, in_channels: tuple[int, int, int], num_points: int, width: int, embed: int,
-                 input_size: int) -> None:
+                 input_size: int, mean_shape: torch.Tensor | None = None) -> None:
         super().__init__(in_channels, width)
         grid = input_size // 8
         bins = SIMCC_SPLIT * input_size
@@ -43,9 +53,13 @@ class SimCCHead(FusedFeatures):
         self.hidden = nn.Sequential(nn.Linear(grid * grid, embed), nn.ReLU(inplace=True))
         self.x_bins = nn.Linear(embed, bins)
         self.y_bins = nn.Linear(embed, bins)
+        mean = torch.zeros(num_points, 2) if mean_shape is None else torch.as_tensor(mean_shape, dtype=torch.float32)
+        sigma = PRIOR_SIGMA * SIMCC_SPLIT
+        self.prior_x = nn.Parameter(log_gaussian_prior(mean[:, 0], bins, sigma))
+        self.prior_y = nn.Parameter(log_gaussian_prior(mean[:, 1], bins, sigma))
 
     def forward(self, feats: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         m4, m8, m16 = self.fused_maps(feats)
         maps = self.points(torch.cat([self.down(m4), m8, self.up16(m16)], dim=1))   # (B, N, g, g)
         vectors = self.hidden(maps.flatten(2))                                         # (B, N, embed)
-        return self.x_bins(vectors), self.y_bins(vectors)
+        return self.x_bins(vectors) + self.prior_x, self.y_bins(vectors) + self.prior_y
