@@ -51,6 +51,18 @@ def test_simcc_forward_is_the_expectation_of_its_bins():
     assert landmarks.abs().max() < 1.0
 
 
+def test_a_fresh_simcc_head_starts_at_the_mean_shape():
+    """As the regression head (residuals to the mean shape) does: its prior bins peak there."""
+    from facepoints.training.config import TrainConfig
+    from facepoints.training.landmark_objective import build_model
+
+    torch.manual_seed(0)
+    model = build_model(TrainConfig(model=ATPNConfig(**TINY, head="simcc"), crop_margin=1.25)).eval()
+    with torch.no_grad():
+        landmarks = model(torch.rand(2, 3, 64, 64) * 255)
+    assert (landmarks - model.mean_shape).abs().max() < 0.03 < 0.5 < model.mean_shape.abs().max()
+
+
 def test_bins_cover_the_crop_and_gaussian_targets_peak_at_the_point():
     centres = bin_centres(128, torch.zeros(1))
     assert centres[0] == pytest.approx(-1 + 1 / 128) and centres[-1] == pytest.approx(1 - 1 / 128)

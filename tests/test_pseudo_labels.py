@@ -64,10 +64,12 @@ def test_writes_a_list_the_loaders_read(tiny_list, tmp_path_factory):
 
 
 def test_refuses_the_data_folder_and_earlier_output(tiny_list, tmp_path_factory, capsys):
-    assert main(["pseudo-label", str(tiny_list), "--out", str(tiny_list.parent / "pseudo")]) == 2
-    (line,) = capsys.readouterr().err.strip().splitlines()
-    assert line.startswith("facepoints pseudo-label: error: ") and "data folder" in line
-    assert not (tiny_list.parent / "pseudo").exists()
+    # inside the list's folder, and (regression) beside it in the data root (data/x beside data/ytf68)
+    for inside in (tiny_list.parent / "pseudo", tiny_list.parent.parent / "pseudo"):
+        assert main(["pseudo-label", str(tiny_list), "--out", str(inside)]) == 2
+        (line,) = capsys.readouterr().err.strip().splitlines()
+        assert line.startswith("facepoints pseudo-label: error: ") and "data folder" in line
+        assert not inside.exists()
     out = tmp_path_factory.mktemp("again")
     assert main(["pseudo-label", str(tiny_list), "--out", str(out), "--limit", "1", "--no-flip"]) == 0
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
