@@ -53,8 +53,8 @@ def test_writes_a_list_the_loaders_read(tiny_list, tmp_path_factory):
     config = tmp_path_factory.mktemp("cfg") / "c.yaml"
     config.write_text(json.dumps({
         "name": "distil", "data_root": str(tiny_list.parent), "train_lists": ["list.txt", str(listed)],
-        "list_repeats": [1, 2], "val_fraction": 0.0, "imagenet_init": False, "epochs": 1, "batch_size": 2,
-        "workers": 0, "threads": 1, "output_dir": str(config.parent / "runs"),
+        "list_repeats": [1, 2], "sigma_weights": True, "val_fraction": 0.0, "imagenet_init": False, "epochs": 1,
+        "batch_size": 2, "workers": 0, "threads": 1, "output_dir": str(config.parent / "runs"),
         "model": {"num_points": 68, "width": 16, "embed": 32, "input_size": 64}}))
     try:
         assert main(["train", str(config), "--no-progress"]) == 0

@@ -4,8 +4,8 @@ Low-level features are fused FPN-style (1x1 conv + deconv), passed through multi
 blocks, brought to the coarsest grid by CoordConv down-sampling and projected to a
 vector by a 7x7 coord depthwise block; the output is the residual to the mean shape. With
 ``head: simcc`` the fused maps feed a SimCC head instead (``atpn_simcc``: 1-D bins per axis,
-decoded to their expectation inside ``forward``). Coordinates are normalised to [-1, 1] over the input crop; decoding to pixels is the
-pipeline's job. Optional pose and tracking (face-confidence) branches (``atpn_branches``)
+decoded to their expectation inside ``forward``). Coordinates are normalised to [-1, 1] over
+the input crop; decoding to pixels is the pipeline's job. Optional pose and tracking (face-confidence) branches (``atpn_branches``)
 read the heatmap-fused stride-4 features; ``forward_multitask`` runs everything from one
 backbone pass.
 """

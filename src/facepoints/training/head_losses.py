@@ -9,7 +9,7 @@ from torch import nn
 
 from ..models.atpn_simcc import SIMCC_SPLIT
 from ..schemes import LandmarkScheme
-from .losses import LOSSES
+from .losses import LOSSES, Weights, point_mean
 
 
 def gaussian_bins(coords: torch.Tensor, bins: int, sigma_bins: float) -> torch.Tensor:
@@ -21,23 +21,26 @@ def gaussian_bins(coords: torch.Tensor, bins: int, sigma_bins: float) -> torch.T
     return weights / weights.sum(dim=-1, keepdim=True).clamp_min(1e-12)
 
 
-def simcc_loss(x_logits: torch.Tensor, y_logits: torch.Tensor, target: torch.Tensor,
-               sigma_px: float) -> torch.Tensor:
-    """KL(target || softmax) per axis and point, summed over the two axes, mean over points and faces."""
+def simcc_loss(x_logits: torch.Tensor, y_logits: torch.Tensor, target: torch.Tensor, sigma_px: float,
+               weights: Weights = None) -> torch.Tensor:
+    """KL(target || softmax) per axis and point, summed over the two axes, (weighted) mean over
+    points, mean over faces."""
     total = 0.0
     for axis, logits in enumerate((x_logits, y_logits)):
         labels = gaussian_bins(target[..., axis], logits.shape[-1], sigma_px * SIMCC_SPLIT)
         kl = F.kl_div(F.log_softmax(logits, dim=-1), labels, reduction="none").sum(dim=-1)
-        total = total + kl.mean()
+        total = total + point_mean(kl, weights).mean()
     return total
 
 
 def landmark_loss(model: nn.Module, images: torch.Tensor, target: torch.Tensor, scheme: LandmarkScheme,
-                  loss: str = "nme", simcc_sigma: float = 1.5, simcc_weight: float = 1.0) -> torch.Tensor:
+                  loss: str = "nme", simcc_sigma: float = 1.5, simcc_weight: float = 1.0,
+                  weights: Weights = None) -> torch.Tensor:
     """``loss`` (a ``LOSSES`` name) on ``model``'s landmarks, plus ``simcc_weight`` x the SimCC KL
-    when its head gives bin logits (``forward_train``; a plain network: ``model(images)``)."""
+    when its head gives bin logits (``forward_train``; a plain network: ``model(images)``); both
+    with the (B, N) per-point ``weights`` when given."""
     out = model.forward_train(images) if hasattr(model, "forward_train") else {"landmarks": model(images)}
-    value = LOSSES[loss](out["landmarks"], target, scheme)
+    value = LOSSES[loss](out["landmarks"], target, scheme, weights)
     if "simcc_x" in out:
-        value = value + simcc_weight * simcc_loss(out["simcc_x"], out["simcc_y"], target, simcc_sigma)
+        value = value + simcc_weight * simcc_loss(out["simcc_x"], out["simcc_y"], target, simcc_sigma, weights)
     return value

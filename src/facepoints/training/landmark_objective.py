@@ -23,6 +23,7 @@ from .distributed import ShardSampler
 from .head_losses import landmark_loss
 from .losses import interocular
 from .objective import Objective, Schedule, json_number
+from .point_weights import sigma_weights
 from .patch_losses import patch_transformer_loss
 
 
@@ -128,8 +129,9 @@ def validate(model: nn.Module, loader: DataLoader, scheme, points: list[int] | N
 
 class LandmarkObjective(Objective):
     """Landmarks on a ``TrainConfig``'s training lists (ATPN: the configured loss, ``nme`` eq. 3.3,
-    ``l1`` or a Wing loss, on the final landmarks, plus a SimCC head's KL: ``head_losses``); validation is the inter-ocular NME of the first list's
-    held-out faces. Subclasses replace ``prepare_config``, ``build_network`` and ``loss``."""
+    ``l1`` or a Wing loss, on the final landmarks, plus a SimCC head's KL: ``head_losses``; per-point
+    weights from a teacher's sigma with ``sigma_weights``); validation is the inter-ocular NME of
+    the first list's held-out faces. Subclasses replace ``prepare_config``, ``build_network`` and ``loss``."""
 
     cfg: TrainConfig
 
@@ -182,8 +184,9 @@ class LandmarkObjective(Objective):
     def training_set(self, records: list, sources: list[int]) -> Dataset:
         """The augmented training data set; its length is one epoch's samples."""
         cfg = self.cfg
+        weights = sigma_weights(records, self.scheme) if cfg.sigma_weights else None
         return LandmarkDataset(records, self.scheme, self.spec, cfg.augment, cfg.seed, sources=sources,
-                               hidden=cfg.withhold)
+                               hidden=cfg.withhold, weights=weights)
 
     def build_model(self) -> nn.Module:
         """The network to train (``build_network``)."""
@@ -215,7 +218,7 @@ class LandmarkObjective(Objective):
     def loss(self, model: nn.Module, batch: dict) -> torch.Tensor:
         cfg = self.cfg
         return landmark_loss(model, batch["image"], batch["target"], self.scheme, cfg.loss, cfg.simcc_sigma,
-                             cfg.simcc_weight)
+                             cfg.simcc_weight, batch.get("weight"))
 
     def validate(self, model: nn.Module) -> dict:
         return {"nme": validate(model, self.val_loader, self.scheme, self.val_points)}

@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from ..datasets.formats.pts import write_pts
+from ..datasets.formats.sigma import write_sigma
 from ..datasets.image_list import list_tag, read_image_list
 from ..geometry import box_from_points
 from ..pipeline.images import load_image
@@ -53,11 +54,6 @@ class PseudoLabelRun:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def write_sigma(path: Path, sigma: np.ndarray) -> None:
-    """A ``.sigma`` file: one ``sx sy`` line per point (pixels)."""
-    path.write_text("".join(f"{sx:.4f} {sy:.4f}\n" for sx, sy in np.asarray(sigma, np.float64).reshape(-1, 2)))
 
 
 def _check_out(out: Path, sources: list[Path]) -> None:
