@@ -18,6 +18,7 @@ from facepoints.cli.main import main
 from facepoints.datasets.image_list import read_image_list
 from facepoints.geometry import box_from_points
 from facepoints.pipeline.images import load_image
+from run_helpers import tiny_atpn_run
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -86,3 +87,18 @@ def test_max_sigma_leaves_out_unsure_faces(tiny_list, tmp_path_factory, capsys):
     assert main(["pseudo-label", str(tiny_list), "--out", str(plain), "--model", "atpn_lite0_68",
                  "--max-sigma", "0.1"]) == 2
     assert "per-point sigma" in capsys.readouterr().err
+
+
+def test_a_checkpoint_teaches_too(tiny_list, tmp_path_factory, capsys):
+    """``--checkpoint`` wherever ``--model`` is: e.g. a TUFA run's best.pt as the teacher."""
+    run = tiny_atpn_run(tmp_path_factory.mktemp("teacher"), "tiny_teacher")
+    out = tmp_path_factory.mktemp("from_checkpoint")
+    assert main(["pseudo-label", str(tiny_list), "--out", str(out), "--checkpoint", str(run / "best.pt"),
+                 "--no-flip", "--threads", "1"]) == 0
+    assert "2 faces" in capsys.readouterr().out
+    assert json.loads((out / "pseudo_labels.json").read_text())["teacher"] == str(run / "best.pt")
+    assert len(read_image_list(out / "src_list.txt")) == 2
+    assert main(["pseudo-label", str(tiny_list), "--out", str(tmp_path_factory.mktemp("none")), "--checkpoint",
+                 str(run / "nosuch.pt")]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("facepoints pseudo-label: error: ") and "nosuch.pt" in line

@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .common import add_checkpoint_argument, with_checkpoint
+
 HELP = "label image lists with a teacher model (flip-averaged) for distillation; writes lists a config trains on"
 
 
@@ -15,6 +17,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="new folder for the lists, .pts/.sigma files and "
                    "links to the images (never inside the data's folder; nothing is replaced)")
     p.add_argument("--model", default="dslpt_lite0_68", help="teacher: a registry name (default dslpt_lite0_68)")
+    add_checkpoint_argument(p)
     p.add_argument("--no-flip", action="store_true", help="no mirror averaging (half the time)")
     p.add_argument("--max-sigma", type=float, help="leave out faces whose mean sigma is above this fraction of the "
                    "inter-ocular distance (teachers with sigma)")
@@ -25,12 +28,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """The teacher is ``--model``, or ``--checkpoint`` (e.g. a TUFA run's best.pt)."""
+    args.teacher = str(args.checkpoint) if args.checkpoint else args.model  # as the manifest names it
+    return _label(args)
+
+
+@with_checkpoint
+def _label(args: argparse.Namespace) -> int:
     from ..training.pseudo_labels import pseudo_label
 
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
     result = pseudo_label(args.lists, args.out, args.model, flip_test=not args.no_flip, max_sigma=args.max_sigma,
-                          copy=args.copy, limit=args.limit, threads=args.threads, backend=args.backend)
+                          copy=args.copy, limit=args.limit, threads=args.threads, backend=args.backend,
+                          teacher_label=args.teacher)
     for item in result.lists:
         print(f"{item.list_path}: {item.written} faces from {item.source}"
               + (f", {item.left_out} left out (sigma)" if item.left_out else "")

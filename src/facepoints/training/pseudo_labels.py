@@ -84,11 +84,12 @@ def _place_image(image: Path, target: Path, copy: bool) -> None:
 
 def pseudo_label(sources: list[str | Path], out: str | Path, teacher: str, flip_test: bool = True,
                  max_sigma: float | None = None, copy: bool = False, limit: int | None = None,
-                 threads: int | None = 1, backend: str = "auto",
+                 threads: int | None = 1, backend: str = "auto", teacher_label: str | None = None,
                  progress: Callable[[int, int], None] | None = None) -> PseudoLabelRun:
     """Run registry model ``teacher`` (mirror-averaged with ``flip_test``) over every face of
     ``sources`` and write ``out/<tag>.txt`` with ``out/<tag>/<image path>`` (+ ``.pts``, ``.sigma``)
-    per face, and ``out/pseudo_labels.json``; ``limit``: the first faces of each list only."""
+    per face, and ``out/pseudo_labels.json`` (naming the teacher ``teacher_label``, e.g. the checkpoint
+    a temporary registration came from); ``limit``: the first faces of each list only."""
     from ..landmarker import Landmarker
 
     sources, out = [Path(s) for s in sources], Path(out)
@@ -128,7 +129,7 @@ def pseudo_label(sources: list[str | Path], out: str | Path, teacher: str, flip_
                 progress(done, total)
         (out / f"{tag}.txt").write_text("".join(f"{line}\n" for line in lines))
         written.append(PseudoLabelled(str(source), str(out / f"{tag}.txt"), len(lines), dropped, unreadable))
-    run = PseudoLabelRun(landmarker.card.name, flip_test, max_sigma, written,
+    run = PseudoLabelRun(teacher_label or landmarker.card.name, flip_test, max_sigma, written,
                          round(time.perf_counter() - start, 1))
     (out / MANIFEST).write_text(json.dumps(run.to_dict(), indent=1) + "\n")
     return run
