@@ -48,6 +48,10 @@ DEFAULT_VARIANTS = [
     {"head": "simcc", "input_size": 80, "pose": False, "tracking": False},
     {"backbone": "mobilenetv3", "head": "simcc", "input_size": 96, "width": 32, "embed": 128, "pose": False,
      "tracking": False},
+    {"head": "heatmap"},
+    {"head": "heatmap", "input_size": 96},
+    {"head": "heatmap", "input_size": 80},
+    {"backbone": "mobilenetv3", "head": "heatmap", "input_size": 96, "width": 32},
 ]
 
 

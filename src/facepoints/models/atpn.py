@@ -3,11 +3,12 @@
 Low-level features are fused FPN-style (1x1 conv + deconv), passed through multiview
 blocks, brought to the coarsest grid by CoordConv down-sampling and projected to a
 vector by a 7x7 coord depthwise block; the output is the residual to the mean shape. With
-``head: simcc`` the fused maps feed a SimCC head instead (``atpn_simcc``: 1-D bins per axis,
-decoded to their expectation inside ``forward``). Coordinates are normalised to [-1, 1] over
-the input crop; decoding to pixels is the pipeline's job. Optional pose and tracking (face-confidence) branches (``atpn_branches``)
-read the heatmap-fused stride-4 features; ``forward_multitask`` runs everything from one
-backbone pass.
+``head: simcc`` the fused maps feed a SimCC head instead (``atpn_simcc``: 1-D bins per axis), with
+``head: heatmap`` a heatmap head (``atpn_heatmap``: stride-4 heatmaps), each decoded to its
+expectation inside ``forward``. Coordinates are normalised to [-1, 1] over the input crop;
+decoding to pixels is the pipeline's job. Optional pose and tracking (face-confidence) branches
+(``atpn_branches``) read the heatmap-fused stride-4 features; ``forward_multitask`` runs
+everything from one backbone pass.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from torch import nn
 
 from .atpn_branches import FaceConfidenceBranch, PoseBranch, landmark_heatmap
 from .atpn_fusion import FusedFeatures
+from .atpn_heatmap import HeatmapHead, spatial_expectation
 from .atpn_simcc import SimCCHead, expectation
 from .capabilities import ATPN_HEADS, Capabilities, capabilities
 from .efficientnet_lite import EfficientNetLite
@@ -98,6 +100,9 @@ class ATPN(nn.Module):
         if config.head == "simcc":
             self.head = SimCCHead(self.backbone.channels, config.num_points, config.width, config.embed,
                                   config.input_size, torch.as_tensor(np.asarray(mean, np.float32)))
+        elif config.head == "heatmap":
+            self.head = HeatmapHead(self.backbone.channels, config.num_points, config.width, config.input_size,
+                                    torch.as_tensor(np.asarray(mean, np.float32)))
         else:
             self.head = ATPNLandmarkHead(self.backbone.channels, config.num_points, config.width, config.embed,
                                          config.input_size // 16)
@@ -113,7 +118,11 @@ class ATPN(nn.Module):
 
     def head_outputs(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
         """``landmarks`` (B, N, 2) in [-1, 1] from backbone features; a SimCC head adds its bin
-        logits ``simcc_x`` and ``simcc_y`` (B, N, bins) for its training loss."""
+        logits ``simcc_x`` and ``simcc_y`` (B, N, bins), a heatmap head its ``heatmaps`` (B, N, g, g)
+        logits, for their training losses."""
+        if self.config.head == "heatmap":
+            heatmaps = self.head(feats)
+            return {"landmarks": spatial_expectation(heatmaps), "heatmaps": heatmaps}
         if self.config.head == "simcc":
             x_logits, y_logits = self.head(feats)
             landmarks = torch.stack([expectation(x_logits), expectation(y_logits)], dim=-1)

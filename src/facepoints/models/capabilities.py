@@ -42,8 +42,9 @@ def _outputs(*present: str) -> tuple[str, ...]:
 
 
 #: ATPN's landmark heads (``ATPNConfig.head``): the thesis' regression of residuals to the mean
-#: shape, or SimCC bins per axis (``models.atpn_simcc``); both give the same outputs
-ATPN_HEADS = ("regression", "simcc")
+#: shape, SimCC bins per axis (``models.atpn_simcc``) or stride-4 heatmaps with a soft-argmax
+#: (``models.atpn_heatmap``); all give the same outputs
+ATPN_HEADS = ("regression", "simcc", "heatmap")
 
 
 def atpn_capabilities(config: Mapping) -> Capabilities:

@@ -129,9 +129,9 @@ def validate(model: nn.Module, loader: DataLoader, scheme, points: list[int] | N
 
 class LandmarkObjective(Objective):
     """Landmarks on a ``TrainConfig``'s training lists (ATPN: the configured loss, ``nme`` eq. 3.3,
-    ``l1`` or a Wing loss, on the final landmarks, plus a SimCC head's KL: ``head_losses``; per-point
-    weights from a teacher's sigma with ``sigma_weights``); validation is the inter-ocular NME of
-    the first list's held-out faces. Subclasses replace ``prepare_config``, ``build_network`` and ``loss``."""
+    ``l1`` or a Wing loss, on the final landmarks, plus a SimCC or heatmap head's KL:
+    ``head_losses``; per-point weights from a teacher's sigma with ``sigma_weights``); validation
+    is the inter-ocular NME of the first list's held-out faces. Subclasses replace ``prepare_config``, ``build_network`` and ``loss``."""
 
     cfg: TrainConfig
 
@@ -218,7 +218,7 @@ class LandmarkObjective(Objective):
     def loss(self, model: nn.Module, batch: dict) -> torch.Tensor:
         cfg = self.cfg
         return landmark_loss(model, batch["image"], batch["target"], self.scheme, cfg.loss, cfg.simcc_sigma,
-                             cfg.simcc_weight, batch.get("weight"))
+                             cfg.simcc_weight, batch.get("weight"), cfg.heatmap_sigma, cfg.heatmap_weight)
 
     def validate(self, model: nn.Module) -> dict:
         return {"nme": validate(model, self.val_loader, self.scheme, self.val_points)}
