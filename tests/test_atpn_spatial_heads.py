@@ -38,14 +38,18 @@ def test_regression_head_keeps_the_shipped_weights_layout():
     assert lm.runtime.name == "torch" and ATPNConfig(**card.config).head == "regression"
 
 
-def test_simcc_forward_is_the_expectation_of_its_bins():
+def _outputs(head: str) -> tuple[dict, dict]:
+    """``forward_train`` and ``forward_multitask`` of a tiny ATPN with ``head`` and both branches."""
     torch.manual_seed(0)
-    model = ATPN(ATPNConfig(**TINY, head="simcc", pose=True, tracking=True)).eval()
+    model = ATPN(ATPNConfig(**TINY, head=head, pose=True, tracking=True)).eval()
     images = torch.rand(2, 3, 64, 64) * 255
     with torch.no_grad():
-        out = model.forward_train(images)
-        landmarks = model(images)
-        multi = model.forward_multitask(images)
+        return model.forward_train(images), model.forward_multitask(images)
+
+
+def test_simcc_forward_is_the_expectation_of_its_bins():
+    out, multi = _outputs("simcc")
+    landmarks = out["landmarks"]
     assert out["simcc_x"].shape == (2, 68, SIMCC_SPLIT * 64) == out["simcc_y"].shape
     assert torch.allclose(landmarks, torch.stack([expectation(out["simcc_x"]), expectation(out["simcc_y"])], -1))
     assert torch.allclose(multi["landmarks"], landmarks) and set(multi) == {"landmarks", "pose", "face_prob"}
@@ -53,12 +57,7 @@ def test_simcc_forward_is_the_expectation_of_its_bins():
 
 
 def test_heatmap_forward_is_the_soft_argmax_of_its_heatmaps():
-    torch.manual_seed(0)
-    model = ATPN(ATPNConfig(**TINY, head="heatmap", pose=True, tracking=True)).eval()
-    images = torch.rand(2, 3, 64, 64) * 255
-    with torch.no_grad():
-        out = model.forward_train(images)
-        multi = model.forward_multitask(images)
+    out, multi = _outputs("heatmap")
     assert out["heatmaps"].shape == (2, 68, 16, 16)
     assert torch.allclose(multi["landmarks"], spatial_expectation(out["heatmaps"]))
     peak = torch.full((1, 1, 16, 16), -50.0)
