@@ -141,6 +141,7 @@ def test_declared_capabilities_match_the_networks():
     tiny = {"input_size": 64}
     networks = [ATPN(ATPNConfig(**tiny, width=16, embed=32)), ATPN(ATPNConfig(**tiny, width=16, embed=32, pose=True,
                                                                              tracking=True)),
+                *[ATPN(ATPNConfig(**tiny, width=16, embed=32, pose=True, tracking=True, head=h)) for h in ("simcc", "heatmap")],
                 DSLPT(DSLPTConfig(**tiny, dim=32, heads=2, layers=1, mlp_ratio=2, stages=2)),
                 DSLPT(DSLPTConfig(**tiny, dim=32, heads=2, layers=1, mlp_ratio=2, distribution="none",
                                   patch_rule="halving")),

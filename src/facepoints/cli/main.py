@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import cv2
 
 from . import (annotate, benchmark, cost, detect, evaluate, evaluate_branches, evaluate_detection, evaluate_occlusion,
-               export, finetune, models, package, plane, serve, stability, track, train, train_branches)
+               export, finetune, models, package, plane, pseudo_label, serve, stability, track, train, train_branches)
 from ..torch_required import explain_missing
 from .common import one_line
 from .quiet import quiet_opencv_log
@@ -21,7 +21,7 @@ COMMANDS = {
     "evaluate": evaluate, "evaluate-branches": evaluate_branches, "evaluate-occlusion": evaluate_occlusion,
     "evaluate-detection": evaluate_detection,
     "stability": stability, "benchmark": benchmark, "cost": cost, "annotate": annotate,
-    "export": export, "serve": serve,
+    "export": export, "serve": serve, "pseudo-label": pseudo_label,
 }
 
 

@@ -48,6 +48,15 @@ def augment_crop(image: np.ndarray, landmarks: np.ndarray, box: np.ndarray, spec
                  scheme: LandmarkScheme, cfg: AugmentConfig,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """One augmented (crop, crop-pixel landmarks) pair from an RGB image and its landmarks."""
+    crop, pts, _ = augmented(image, landmarks, box, spec, scheme, cfg, rng)
+    return crop, pts
+
+
+def augmented(image: np.ndarray, landmarks: np.ndarray, box: np.ndarray, spec: CropSpec,
+              scheme: LandmarkScheme, cfg: AugmentConfig,
+              rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, bool]:
+    """``augment_crop`` plus whether the crop was mirrored (its points then renumbered by the
+    scheme's flip permutation, which per-point values must follow too)."""
     box = jitter_box(box, cfg.box_jitter, rng)
     flip = rng.random() < cfg.flip
     angle = rng.uniform(-cfg.rotation_deg, cfg.rotation_deg)
@@ -62,7 +71,7 @@ def augment_crop(image: np.ndarray, landmarks: np.ndarray, box: np.ndarray, spec
     crop = photometric(crop, cfg, rng)
     if cfg.face_occluder > 0 and rng.random() < cfg.face_occluder and _occludable(pts, scheme):
         crop = occlude_face(crop, pts, rng, OccluderConfig(kinds=cfg.face_occluder_kinds)).image
-    return crop, pts
+    return crop, pts, flip
 
 
 def _occludable(pts: np.ndarray, scheme: LandmarkScheme) -> bool:

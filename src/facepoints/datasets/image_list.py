@@ -1,9 +1,11 @@
-"""Image lists (one relative image path per line, a ``.pts`` beside each image)."""
+"""Image lists (one relative image path per line, a ``.pts`` beside each image; a ``.sigma`` there
+too, from ``facepoints pseudo-label``, becomes the record's ``attributes["sigma"]``)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from .formats.pts import read_pts
+from .formats.sigma import read_sigma
 from .records import FaceRecord
 
 
@@ -19,7 +21,10 @@ def read_image_list(list_path: str | Path, scheme: str = "ibug68", root: str | P
         if not line or line.startswith("#"):
             continue
         image = base / line
-        records.append(FaceRecord(image, read_pts(image.with_suffix(".pts")), scheme))
+        record = FaceRecord(image, read_pts(image.with_suffix(".pts")), scheme)
+        if image.with_suffix(".sigma").is_file():
+            record.attributes["sigma"] = read_sigma(image.with_suffix(".sigma"), len(record.landmarks))
+        records.append(record)
     return records
 
 

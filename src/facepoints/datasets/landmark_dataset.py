@@ -11,7 +11,7 @@ from ..geometry import apply_affine, box_from_points
 from ..pipeline.crop import CropSpec, warp_crop
 from ..pipeline.images import load_image
 from ..schemes import LandmarkScheme
-from .augment import AugmentConfig, augment_crop
+from .augment import AugmentConfig, augmented
 from .records import FaceRecord
 
 
@@ -24,13 +24,19 @@ class LandmarkDataset(Dataset):
     item is a fresh seeded draw of (seed, epoch, index) so runs are reproducible and resumable.
     ``hidden`` point indices get NaN targets (their labels never leave the data set; a flip moves
     the NaN to the mirrored index with the label); the crop box still uses all labelled points.
+    ``weights`` (one (N,) array per record, or ``None`` for all ones) add a ``weight`` item, the
+    record's per-point loss weights, renumbered with the points when the crop is mirrored.
     """
 
     def __init__(self, records: Sequence[FaceRecord], scheme: LandmarkScheme, spec: CropSpec,
                  augment: AugmentConfig | None = None, seed: int = 0, cache_images: bool = True,
-                 sources: Sequence[int] | None = None, hidden: Sequence[int] = ()) -> None:
+                 sources: Sequence[int] | None = None, hidden: Sequence[int] = (),
+                 weights: Sequence[np.ndarray | None] | None = None) -> None:
         if sources is not None and len(sources) != len(records):
             raise ValueError(f"{len(sources)} sources for {len(records)} records")
+        if weights is not None and len(weights) != len(records):
+            raise ValueError(f"{len(weights)} weight arrays for {len(records)} records")
+        self.weights = None if weights is None else list(weights)
         self.sources = None if sources is None else [int(s) for s in sources]
         self.hidden = sorted(set(int(i) for i in hidden))
         self.records = list(records)
@@ -60,19 +66,25 @@ class LandmarkDataset(Dataset):
         if self.hidden:
             labels = labels.copy()
             labels[self.hidden] = np.nan
+        flip = False
         if self.augment is None:
             matrix = self.spec.box_matrix(box)
             crop, pts = warp_crop(image, matrix, self.spec.size), apply_affine(matrix, labels)
         else:
             rng = np.random.default_rng([self.seed, epoch, index])
-            crop, pts = augment_crop(image, labels, box, self.spec, self.scheme, self.augment, rng)
-        return {
+            crop, pts, flip = augmented(image, labels, box, self.spec, self.scheme, self.augment, rng)
+        item = {
             "image": torch.from_numpy(np.ascontiguousarray(crop.transpose(2, 0, 1))).float(),
             "target": torch.from_numpy(self.spec.to_normalised(pts)),
             "index": index,
             "key": int(key),
             "source": 0 if self.sources is None else self.sources[index],
         }
+        if self.weights is not None:
+            weight = self.weights[index]
+            weight = np.ones(len(pts), np.float32) if weight is None else np.asarray(weight, np.float32)
+            item["weight"] = torch.from_numpy(weight[list(self.scheme.flip_permutation)] if flip else weight.copy())
+        return item
 
 
 class EpochSampler(torch.utils.data.Sampler[int]):

@@ -2,11 +2,13 @@
 
 Low-level features are fused FPN-style (1x1 conv + deconv), passed through multiview
 blocks, brought to the coarsest grid by CoordConv down-sampling and projected to a
-vector by a 7x7 coord depthwise block; the output is the residual to the mean shape.
-Coordinates are normalised to [-1, 1] over the input crop; decoding to pixels is the
-pipeline's job. Optional pose and tracking (face-confidence) branches (``atpn_branches``)
-read the heatmap-fused stride-4 features; ``forward_multitask`` runs everything from one
-backbone pass.
+vector by a 7x7 coord depthwise block; the output is the residual to the mean shape. With
+``head: simcc`` the fused maps feed a SimCC head instead (``atpn_simcc``: 1-D bins per axis), with
+``head: heatmap`` a heatmap head (``atpn_heatmap``: stride-4 heatmaps), each decoded to its
+expectation inside ``forward``. Coordinates are normalised to [-1, 1] over the input crop;
+decoding to pixels is the pipeline's job. Optional pose and tracking (face-confidence) branches
+(``atpn_branches``) read the heatmap-fused stride-4 features; ``forward_multitask`` runs
+everything from one backbone pass.
 """
 from __future__ import annotations
 
@@ -17,18 +19,22 @@ import torch
 from torch import nn
 
 from .atpn_branches import FaceConfidenceBranch, PoseBranch, landmark_heatmap
-from .capabilities import Capabilities, capabilities
+from .atpn_fusion import FusedFeatures
+from .atpn_heatmap import HeatmapHead, spatial_expectation
+from .atpn_simcc import SimCCHead, expectation
+from .capabilities import ATPN_HEADS, Capabilities, capabilities
 from .efficientnet_lite import EfficientNetLite
 from .layers import ConvBNAct, CoordConv, coord_channels
 from .mobilenetv3 import MobileNetV3Backbone
 
 BACKBONES = {"mobilenetv3": MobileNetV3Backbone, "efficientnet_lite0": EfficientNetLite}
+HEADS = ATPN_HEADS
 
 
 @dataclass(frozen=True)
 class ATPNConfig:
     """Architecture hyper-parameters (stored in model cards); ``pose`` / ``tracking`` add the
-    head-pose and face-confidence branches."""
+    head-pose and face-confidence branches; ``head`` is one of ``HEADS``."""
 
     num_points: int = 68
     input_size: int = 112
@@ -37,28 +43,10 @@ class ATPNConfig:
     embed: int = 256
     pose: bool = False
     tracking: bool = False
+    head: str = "regression"
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-class MultiviewBlock(nn.Module):
-    """Three parallel depthwise-separable convs with growing receptive fields (dilation 1, 2, 3),
-    concatenated, projected back and added to the input (the residual keeps low-level features)."""
-
-    def __init__(self, channels: int) -> None:
-        super().__init__()
-        branch = channels // 2
-        self.branches = nn.ModuleList([
-            nn.Sequential(ConvBNAct(channels, channels, 3, groups=channels, dilation=d),
-                          ConvBNAct(channels, branch, 1))
-            for d in (1, 2, 3)])
-        self.project = ConvBNAct(3 * branch, channels, 1, act=None)
-        self.act = nn.ReLU(inplace=True)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = torch.cat([b(x) for b in self.branches], dim=1)
-        return self.act(x + self.project(y))
 
 
 class CoordDepthwiseBlock(nn.Module):
@@ -76,31 +64,20 @@ class CoordDepthwiseBlock(nn.Module):
         return self.depthwise[1](y).flatten(1)
 
 
-class ATPNLandmarkHead(nn.Module):
+class ATPNLandmarkHead(FusedFeatures):
     """FPN fusion -> multiview blocks -> CoordConv down-sampling -> coord depthwise -> 2N residuals."""
 
     def __init__(self, in_channels: tuple[int, int, int], num_points: int, width: int, embed: int,
                  grid: int) -> None:
-        super().__init__()
-        self.lateral = nn.ModuleList([ConvBNAct(c, width, 1) for c in in_channels])
-        self.up = nn.ModuleList([nn.ConvTranspose2d(width, width, 2, stride=2, groups=width, bias=False)
-                                 for _ in range(2)])
-        self.multiview = nn.ModuleList([MultiviewBlock(width) for _ in in_channels])
+        super().__init__(in_channels, width)
         self.down = nn.ModuleList([CoordConv(width, width, 4, 4), CoordConv(width, width, 2, 2)])
         self.vector = CoordDepthwiseBlock(3 * width, embed, grid)
         self.out = nn.Linear(embed, 2 * num_points)
         nn.init.zeros_(self.out.weight)
         nn.init.zeros_(self.out.bias)
 
-    def fuse(self, feats: list[torch.Tensor]) -> list[torch.Tensor]:
-        """Top-down FPN fusion; returns fused maps at strides 4, 8, 16."""
-        p16 = self.lateral[2](feats[2])
-        p8 = self.lateral[1](feats[1]) + self.up[1](p16)
-        p4 = self.lateral[0](feats[0]) + self.up[0](p8)
-        return [p4, p8, p16]
-
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
-        m4, m8, m16 = [mv(p) for mv, p in zip(self.multiview, self.fuse(feats))]
+        m4, m8, m16 = self.fused_maps(feats)
         grid = torch.cat([self.down[0](m4), self.down[1](m8), m16], dim=1)
         return self.out(self.vector(grid))
 
@@ -117,9 +94,18 @@ class ATPN(nn.Module):
         super().__init__()
         self.config = config
         self.backbone = BACKBONES[config.backbone]()
-        grid = config.input_size // 16
-        self.head = ATPNLandmarkHead(self.backbone.channels, config.num_points, config.width, config.embed, grid)
+        if config.head not in HEADS:
+            raise ValueError(f"ATPN head must be one of {', '.join(HEADS)}, not {config.head!r}")
         mean = np.zeros((config.num_points, 2), np.float32) if mean_shape is None else mean_shape
+        if config.head == "simcc":
+            self.head = SimCCHead(self.backbone.channels, config.num_points, config.width, config.embed,
+                                  config.input_size, torch.as_tensor(np.asarray(mean, np.float32)))
+        elif config.head == "heatmap":
+            self.head = HeatmapHead(self.backbone.channels, config.num_points, config.width, config.input_size,
+                                    torch.as_tensor(np.asarray(mean, np.float32)))
+        else:
+            self.head = ATPNLandmarkHead(self.backbone.channels, config.num_points, config.width, config.embed,
+                                         config.input_size // 16)
         self.register_buffer("mean_shape", torch.as_tensor(np.asarray(mean, np.float32)))
         self.register_buffer("pixel_mean", torch.tensor(127.0))
         self.register_buffer("pixel_scale", torch.tensor(1.0 / 128.0))
@@ -130,10 +116,27 @@ class ATPN(nn.Module):
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         return self.backbone((images - self.pixel_mean) * self.pixel_scale)
 
+    def head_outputs(self, feats: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``landmarks`` (B, N, 2) in [-1, 1] from backbone features; a SimCC head adds its bin
+        logits ``simcc_x`` and ``simcc_y`` (B, N, bins), a heatmap head its ``heatmaps`` (B, N, g, g)
+        logits, for their training losses."""
+        if self.config.head == "heatmap":
+            heatmaps = self.head(feats)
+            return {"landmarks": spatial_expectation(heatmaps), "heatmaps": heatmaps}
+        if self.config.head == "simcc":
+            x_logits, y_logits = self.head(feats)
+            landmarks = torch.stack([expectation(x_logits), expectation(y_logits)], dim=-1)
+            return {"landmarks": landmarks, "simcc_x": x_logits, "simcc_y": y_logits}
+        residual = self.head(feats)
+        return {"landmarks": self.mean_shape + residual.view(-1, self.config.num_points, 2)}
+
     def landmarks_from(self, feats: list[torch.Tensor]) -> torch.Tensor:
         """(B, N, 2) landmarks from backbone features."""
-        residual = self.head(feats)
-        return self.mean_shape + residual.view(-1, self.config.num_points, 2)
+        return self.head_outputs(feats)["landmarks"]
+
+    def forward_train(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What the landmark loss reads (``head_outputs``)."""
+        return self.head_outputs(self.features(images))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return self.landmarks_from(self.features(images))

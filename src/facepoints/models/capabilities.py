@@ -41,6 +41,12 @@ def _outputs(*present: str) -> tuple[str, ...]:
     return tuple(name for name in OUTPUT_NAMES if name == "landmarks" or name in present)
 
 
+#: ATPN's landmark heads (``ATPNConfig.head``): the thesis' regression of residuals to the mean
+#: shape, SimCC bins per axis (``models.atpn_simcc``) or stride-4 heatmaps with a soft-argmax
+#: (``models.atpn_heatmap``); all give the same outputs
+ATPN_HEADS = ("regression", "simcc", "heatmap")
+
+
 def atpn_capabilities(config: Mapping) -> Capabilities:
     """ATPN: landmarks, plus head pose and face confidence when trained with those branches."""
     return Capabilities(_outputs(*(["pose"] if config.get("pose") else []),

@@ -68,6 +68,11 @@ def _backbones() -> list[str]:
     return list(BACKBONES)
 
 
+def _atpn_heads() -> list[str]:
+    from ..models.capabilities import ATPN_HEADS
+    return list(ATPN_HEADS)
+
+
 def _encoders() -> list[str]:
     from ..models.token_encoders import CNN_PRESETS, VIT_PRESETS
     return [*VIT_PRESETS, *CNN_PRESETS]
@@ -106,7 +111,7 @@ _SIZES = {"width": between(1, 4096), "embed": between(1, 8192), "dim": between(1
 #: config class name -> field -> rule (types come from the dataclass fields; a class also takes its base
 #: classes' rules); training adds its configs
 RULES: dict[str, dict[str, Rule]] = {
-    "ATPNConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones)},
+    "ATPNConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones), "head": one_of(_atpn_heads)},
     "DSLPTConfig": {**_MODEL, **_SIZES, "backbone": one_of(_backbones), "initial_patch": fraction(low_open=True),
                     "distribution": one_of(_distributions), "patch_rule": one_of(_patch_rules),
                     "patch_context": positive(), "patch_clamp": pair()},

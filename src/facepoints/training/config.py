@@ -34,7 +34,12 @@ class TrainConfig(RunConfig):
     init_checkpoint: str | None = None  # start from this run's (or registered model's) weights; overrides imagenet_init
     init_backbone: str | None = None  # copy the backbone of this checkpoint or registered model (any architecture)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
-    loss: str = "nme"  # ATPN's landmark loss (nme or l1); SLPT / DSLPT follow model.distribution
+    loss: str = "nme"  # ATPN's landmark loss (nme, l1, wing, softwing, awing); SLPT / DSLPT follow model.distribution
+    simcc_sigma: float = 1.5  # ATPN head simcc: the Gaussian bin targets' sigma in input pixels
+    simcc_weight: float = 1.0  # ATPN head simcc: weight of the bins' KL loss beside `loss` on the decoded points
+    heatmap_sigma: float = 4.0  # ATPN head heatmap: the 2-D Gaussian targets' sigma in input pixels (1 cell)
+    heatmap_weight: float = 1.0  # ATPN head heatmap: weight of the heatmaps' KL loss beside `loss`
+    sigma_weights: bool = False  # per-point loss weights from .sigma files beside the .pts (training.point_weights)
     nll_beta: float = 0.0  # DSLPT: beta-NLL weighting (0 = the thesis' plain NLL; see training.patch_losses)
     alignment: bool = True  # TUFA: one alignment-embedding set per training list (False: all share the first's)
     alignment_sets: list[str] | None = None  # TUFA: each list's set name (default: the lists' folder names)

@@ -31,6 +31,8 @@ RULES.update({
         "list_repeats": every(at_least(1)), "scheme": one_of(known_schemes),
         "architecture": one_of(known_architectures),
         "crop_margin": at_least(1.0), "loss": one_of(_losses), "nll_beta": fraction(),
+        "simcc_sigma": positive(), "simcc_weight": at_least(0.0), "heatmap_sigma": positive(),
+        "heatmap_weight": at_least(0.0),
         "withhold": every(at_least(0)), "epochs": at_least(1), "backbone_lr_scale": positive(),
         "warmup_epochs": at_least(0), "ema_decay": fraction(high_open=True, low_open=True), "workers": between(0, 64)},
     "BranchConfig": {

@@ -20,8 +20,10 @@ from ..schemes import get_scheme
 from .checkpoint import load_grown_state, starting_weights
 from .config import TrainConfig
 from .distributed import ShardSampler
-from .losses import LOSSES, interocular
+from .head_losses import landmark_loss
+from .losses import interocular
 from .objective import Objective, Schedule, json_number
+from .point_weights import sigma_weights
 from .patch_losses import patch_transformer_loss
 
 
@@ -126,9 +128,10 @@ def validate(model: nn.Module, loader: DataLoader, scheme, points: list[int] | N
 
 
 class LandmarkObjective(Objective):
-    """Landmarks on a ``TrainConfig``'s training lists (ATPN: the configured loss, ``nme`` eq. 3.3
-    or ``l1``, on the final landmarks); validation is the inter-ocular NME of the first list's
-    held-out faces. Subclasses replace ``prepare_config``, ``build_network`` and ``loss``."""
+    """Landmarks on a ``TrainConfig``'s training lists (ATPN: the configured loss, ``nme`` eq. 3.3,
+    ``l1`` or a Wing loss, on the final landmarks, plus a SimCC or heatmap head's KL:
+    ``head_losses``; per-point weights from a teacher's sigma with ``sigma_weights``); validation
+    is the inter-ocular NME of the first list's held-out faces. Subclasses replace ``prepare_config``, ``build_network`` and ``loss``."""
 
     cfg: TrainConfig
 
@@ -181,8 +184,9 @@ class LandmarkObjective(Objective):
     def training_set(self, records: list, sources: list[int]) -> Dataset:
         """The augmented training data set; its length is one epoch's samples."""
         cfg = self.cfg
+        weights = sigma_weights(records, self.scheme) if cfg.sigma_weights else None
         return LandmarkDataset(records, self.scheme, self.spec, cfg.augment, cfg.seed, sources=sources,
-                               hidden=cfg.withhold)
+                               hidden=cfg.withhold, weights=weights)
 
     def build_model(self) -> nn.Module:
         """The network to train (``build_network``)."""
@@ -212,7 +216,9 @@ class LandmarkObjective(Objective):
         return len(self.train_loader), self.train_loader
 
     def loss(self, model: nn.Module, batch: dict) -> torch.Tensor:
-        return LOSSES[self.cfg.loss](model(batch["image"]), batch["target"], self.scheme)
+        cfg = self.cfg
+        return landmark_loss(model, batch["image"], batch["target"], self.scheme, cfg.loss, cfg.simcc_sigma,
+                             cfg.simcc_weight, batch.get("weight"), cfg.heatmap_sigma, cfg.heatmap_weight)
 
     def validate(self, model: nn.Module) -> dict:
         return {"nme": validate(model, self.val_loader, self.scheme, self.val_points)}
