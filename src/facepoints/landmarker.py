@@ -36,6 +36,11 @@ MAX_BATCH = 16
 #: occluded faces (NME 10.3 % against 8.9 %). Table: docs/detection.md,
 #: `python tools/sweep_detection_thresholds.py ../shared/data/300W/train.txt`.
 DOUBTFUL_ROLL = 20.0
+#: face confidence below which a detected face's roll is doubted (the detector takes a second
+#: look at it turned; a turn that the model then rejects is not taken). Separate from
+#: ``Landmarker.min_confidence``, which drops detections: a second look costs a little time, a
+#: drop loses a face. 0.5: the value the second look was chosen and validated with (issue 14).
+DOUBTFUL_CONFIDENCE = 0.5
 
 
 class Landmarker:
@@ -314,7 +319,7 @@ class Landmarker:
             framing = None if self.points is None else self._run(rgb, crop_boxes, self._box_runtime, angles)
             out = realign_turned(out, self.scheme, lambda b, a: self._run(rgb, b, self._box_runtime, a),
                                  lambda b, a: self._run(rgb, b, self.runtime, a), DOUBTFUL_ROLL, relook,
-                                 self.min_confidence, framing)
+                                 DOUBTFUL_CONFIDENCE, framing)
         scheme = self.scheme.name if self.points is None else f"custom:{len(self.points)}"
         scores = [1.0] * len(boxes) if scores is None else scores
         poses = [None] * len(boxes) if out.pose is None else out.pose
@@ -329,11 +334,11 @@ class Landmarker:
         """A second look by the detector at faces whose roll is doubtful: their surroundings turned by
         0, 90, -90 and 180 degrees (:func:`facepoints.detectors.rotated.upright_roll`). Faces beyond
         ``DOUBTFUL_ROLL`` (where the detector's eye keypoints go wrong) take the best turn; faces
-        whose upright crop the model doubts (face confidence below ``min_confidence``: a face near 90
+        whose upright crop the model doubts (face confidence below ``DOUBTFUL_CONFIDENCE``: a face near 90
         degrees read as upright, or a face behind a mask) take it only if the model is then
         confident (masked faces look more like faces to the detector upside down)."""
         by_roll = np.abs(angles) > DOUBTFUL_ROLL
-        doubtful = np.flatnonzero(by_roll | (first.confidence < self.min_confidence))
+        doubtful = np.flatnonzero(by_roll | (first.confidence < DOUBTFUL_CONFIDENCE))
         if not len(doubtful):
             return crop_boxes, angles, first
         tried = angles.copy()
@@ -342,7 +347,7 @@ class Landmarker:
         tried_boxes = np.stack([upright_side(b, a) for b, a in zip(boxes, tried)])
         second = self._run(rgb, tried_boxes[doubtful], self._box_runtime, tried[doubtful])
         sideways = np.abs(np.abs(angle_difference(tried[doubtful], angles[doubtful])) - 90.0) < 45.0
-        take = by_roll[doubtful] | sideways | ((second.confidence >= self.min_confidence)
+        take = by_roll[doubtful] | sideways | ((second.confidence >= DOUBTFUL_CONFIDENCE)
                                                & (second.confidence > first.confidence[doubtful]))
         angles, crop_boxes = angles.copy(), crop_boxes.copy()
         landmarks, confidence = first.landmarks.copy(), first.confidence.copy()
