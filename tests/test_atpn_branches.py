@@ -227,6 +227,7 @@ def test_a_kept_branch_is_the_base_models_own(tmp_path):
     assert weights.keys() == shipped.keys()
     assert all(torch.equal(weights[k], shipped[k]) for k in shipped)
     assert record["kept_from"] == "atpn_lite0_68" and "mae" in record      # its validation record travels along
+    assert record["trained_by"].endswith("configs/atpn_lite0_68_branches.yaml")   # and where it was trained
     landmarks_only = tmp_path / "landmarks.pt"
     model = ATPN(ATPNConfig())
     torch.save({"model": model.state_dict(), "config": {"architecture": "atpn", "model": ATPNConfig().to_dict(),

@@ -210,3 +210,13 @@ def test_second_alignment_pass_turns_a_face_read_upside_down(landmarker, astrona
     kept = realign_turned(wrong, landmarker.scheme, run, run, 20.0, None)
     assert _nme(kept.landmarks[0], truth) > 0.3
     assert realign_turned(wrong, landmarker.scheme, run, run, 179.0, relook) is wrong  # within min_roll
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_second_roll_look_does_not_follow_the_drop_threshold(astronaut, k):
+    """Regression (issue 14, third round): lowering ``min_confidence`` (which drops detections) once
+    also lowered the trigger of the second roll look; that trigger is ``DOUBTFUL_CONFIDENCE`` now."""
+    turned = _turned(astronaut, k)
+    low, high = (facepoints.Landmarker(threads=1, min_confidence=m)(turned) for m in (0.05, 0.5))
+    assert len(low) == len(high) == 1
+    np.testing.assert_allclose(low[0].landmarks, high[0].landmarks, atol=1e-4)

@@ -193,7 +193,7 @@ class BlazeFaceDetector(FaceDetector):
     #: check doubts them. Chosen with the Landmarker's ``min_confidence`` on the validation split
     #: of the 300W training list and 600 tuning face-free images (issue 14, third round): the
     #: setting with at most one false detection per 200 tuning images that finds the most occluded
-    #: validation faces (96.4 %; 0.6 finds 97.5 % with 5 false detections on the 600). Sweep and
+    #: validation faces (95.9 %; 0.6 finds 97.5 % with 5 false detections on the 600). Sweep and
     #: table: docs/detection.md, `python tools/sweep_detection_thresholds.py ../shared/data/300W/train.txt`.
     certain_score: float = 0.7
 

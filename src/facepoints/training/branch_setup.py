@@ -52,14 +52,16 @@ def base_branch(base: str, prefix: str) -> tuple[dict[str, torch.Tensor], dict]:
     stage = {"pose_branch": "pose", "confidence_branch": "tracking"}[prefix]
     if Path(base).suffix == ".pt" and Path(base).is_file():
         state = training_checkpoint(base)
-        weights, validation = state["model"], state.get("branches", {}).get("validation", {})
+        weights, record = state["model"], state.get("branches", {})
     else:
         weights = create_model(base).state_dict()
-        validation = get_card(base).training.get("branches", {}).get("validation", {})
+        record = get_card(base).training.get("branches", {})
     picked = {k[len(prefix) + 1:]: v for k, v in weights.items() if k.startswith(prefix + ".")}
     if not picked:
         raise ValueError(f"{base} has no {stage} branch to keep; add {stage} to the config's stages")
-    return picked, {**validation.get(stage, {}), "kept_from": base}
+    kept = record.get("validation", {}).get(stage, {})
+    trained_by = kept.get("trained_by") or record.get("command")   # where the branch was trained
+    return picked, {**kept, "kept_from": base, **({"trained_by": trained_by} if trained_by else {})}
 
 
 def _is_branch(key: str) -> bool:
