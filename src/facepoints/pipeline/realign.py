@@ -27,14 +27,14 @@ Run = Callable[[np.ndarray, np.ndarray], DecodedOutput]
 
 def realign_turned(out: DecodedOutput, scheme, frame: Run, final: Run, min_roll: float,
                    relook: Callable[[np.ndarray, float], tuple[float, float]] | None = None,
-                   min_confidence: float = 0.5, framing: DecodedOutput | None = None) -> DecodedOutput:
+                   doubt_below: float = 0.5, framing: DecodedOutput | None = None) -> DecodedOutput:
     """``out`` with the faces turned beyond ``min_roll`` re-aligned.
 
     ``frame`` and ``final`` run the landmark model on (K, 4) upright boxes turned by (K,) degrees
     (``frame``: the network whose landmarks frame a crop; ``final``: the one reported).
     ``relook(upright box, roll)`` gives the detector's (roll, score) for the face (score 0: not
     found); a turn it proposes is kept only if the model's face confidence there is at least
-    ``min_confidence`` or was already below it. ``framing``: the scheme's landmarks for the same
+    ``doubt_below`` (``landmarker.DOUBTFUL_CONFIDENCE``) or was already below it. ``framing``: the scheme's landmarks for the same
     crops when ``out`` holds other points (a prompted model); default ``out``."""
     framing = out if framing is None else framing
     rolls = np.asarray(landmark_roll(framing.landmarks, scheme), np.float64).reshape(len(framing.landmarks))
@@ -53,7 +53,7 @@ def realign_turned(out: DecodedOutput, scheme, frame: Run, final: Run, min_roll:
     second = final(np.stack([upright_box(p, a) for p, a in zip(first.landmarks, angles)]), angles)
     keep = np.ones(len(chosen), bool)
     if out.confidence is not None and second.confidence is not None:
-        keep = ~turned | (second.confidence >= min_confidence) | (out.confidence[chosen] < min_confidence)
+        keep = ~turned | (second.confidence >= doubt_below) | (out.confidence[chosen] < doubt_below)
     return _replace_rows(out, second, chosen[keep], np.flatnonzero(keep))
 
 
