@@ -383,3 +383,19 @@ def test_face_json_numbers_are_short(astronaut):
     face = Landmarker()(astronaut)[0]
     text = json.dumps(face.to_dict())
     assert not re.search(r"\d\.\d{5,}", text), text[:200]
+
+
+@pytest.mark.parametrize("kind", ["face_mask", "patch", "hand"])
+def test_the_face_check_accepts_a_covered_face(astronaut, kind):
+    """Regression (issue 14, third round): the face-confidence branch once rejected half of the
+    masked faces, so the pipeline kept them only on the detector's say-so; now the check itself
+    accepts them (the detector's ``certain_score`` override is not needed)."""
+    from facepoints.datasets.occlusion import OccluderConfig, occlude
+
+    lm = Landmarker(threads=1)
+    (face,) = lm(astronaut)
+    covered = occlude(astronaut, face.landmarks, np.random.default_rng(0), OccluderConfig(kinds=(kind,))).image
+    (found,) = lm(covered)
+    assert found.confidence >= 0.5
+    iod = np.linalg.norm(face.landmarks[36:42].mean(0) - face.landmarks[42:48].mean(0))
+    assert np.linalg.norm(found.landmarks - face.landmarks, axis=1).mean() < 0.15 * iod
