@@ -399,3 +399,10 @@ def test_the_face_check_accepts_a_covered_face(astronaut, kind):
     assert found.confidence >= 0.5
     iod = np.linalg.norm(face.landmarks[36:42].mean(0) - face.landmarks[42:48].mean(0))
     assert np.linalg.norm(found.landmarks - face.landmarks, axis=1).mean() < 0.15 * iod
+
+
+@pytest.mark.parametrize("bad", [-1.0, 1.5, float("nan")])
+def test_min_confidence_outside_zero_to_one_is_refused(bad):
+    """Hostile input found in review: a negative threshold was accepted and silently kept everything."""
+    with pytest.raises(ValueError, match="min_confidence"):
+        Landmarker(threads=1, min_confidence=bad)

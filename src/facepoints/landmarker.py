@@ -94,6 +94,8 @@ class Landmarker:
                  search_rotated: bool = False) -> None:
         if min_face_size is not None and not min_face_size > 0:
             raise ValueError(f"min_face_size must be positive, got {min_face_size!r}")
+        if not 0.0 <= min_confidence <= 1.0:  # also refuses NaN
+            raise ValueError(f"min_confidence is a face probability in [0, 1], got {min_confidence!r}")
         self.card: ModelCard = get_card(model)
         self.scheme: LandmarkScheme = get_scheme(self.card.scheme)
         self.spec = self.card.crop
