@@ -9,7 +9,7 @@ import numpy as np
 from ..geometry import apply_affine
 from ..pipeline.crop import CropSpec, warp_crop
 from ..schemes import LandmarkScheme
-from .occlusion import IBUG68, OccluderConfig, occlude as occlude_face
+from .occlusion import OccluderConfig, occludable, occlude as occlude_face
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def augmented(image: np.ndarray, landmarks: np.ndarray, box: np.ndarray, spec: C
 
 def _occludable(pts: np.ndarray, scheme: LandmarkScheme) -> bool:
     """The landmark-aware occluders need all 68 iBUG points labelled."""
-    return scheme.name == "ibug68" and len(pts) == IBUG68["num_points"] and bool(np.isfinite(pts).all())
+    return scheme.name == "ibug68" and occludable(pts)
 
 
 def photometric(crop: np.ndarray, cfg: AugmentConfig, rng: np.random.Generator) -> np.ndarray:

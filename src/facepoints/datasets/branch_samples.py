@@ -20,7 +20,7 @@ from ..geometry import apply_affine, box_iou
 from ..pipeline.crop import CropSpec, warp_crop
 from ..schemes import LandmarkScheme
 from .augment import AugmentConfig, augment_crop, jitter_box, photometric
-from .occlusion import IBUG68, OccluderConfig, occlude
+from .occlusion import OccluderConfig, occludable, occlude
 
 
 @dataclass(frozen=True)
@@ -54,10 +54,9 @@ def maybe_occlude(image: np.ndarray, landmarks: np.ndarray | None, cfg: SampleCo
     are not a complete iBUG-68 set."""
     if cfg.face_occluder <= 0 or landmarks is None:
         return image
-    pts = np.asarray(landmarks, np.float64)
-    if len(pts) != IBUG68["num_points"] or not np.isfinite(pts).all() or rng.random() >= cfg.face_occluder:
+    if not occludable(landmarks) or rng.random() >= cfg.face_occluder:
         return image
-    return occlude(image, pts, rng, OccluderConfig(kinds=cfg.face_occluder_kinds)).image
+    return occlude(image, np.asarray(landmarks, np.float64), rng, OccluderConfig(kinds=cfg.face_occluder_kinds)).image
 
 
 def moved_points(landmarks: np.ndarray, face_box: np.ndarray, box: np.ndarray) -> np.ndarray:

@@ -116,6 +116,12 @@ class _FaceFrame:
         return self.origin + fc[..., :1] * self.right + fc[..., 1:] * self.up
 
 
+def occludable(landmarks: np.ndarray) -> bool:
+    """Whether ``occlude`` can paint over these points: a complete iBUG-68 set, all labelled."""
+    pts = np.asarray(landmarks)
+    return len(pts) == IBUG68["num_points"] and bool(np.isfinite(pts).all())
+
+
 def occlude(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator,
             config: OccluderConfig | None = None, donors: Sequence[np.ndarray] = ()) -> OcclusionResult:
     """Paint one occluder (kind drawn from ``config.kinds``) on a copy of an (H, W, 3) uint8 RGB
@@ -123,7 +129,7 @@ def occlude(image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator,
     RGB images whose texture the "donor" patch fill pastes."""
     cfg = config or OccluderConfig()
     pts = np.asarray(landmarks, np.float64).reshape(-1, 2)
-    if len(pts) != IBUG68["num_points"] or not np.isfinite(pts).all():
+    if not occludable(pts):
         raise ValueError(f"occlude needs {IBUG68['num_points']} labelled iBUG points, got {len(pts)}")
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"occlude needs an (H, W, 3) uint8 image, got {image.shape} {image.dtype}")
