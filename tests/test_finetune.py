@@ -132,9 +132,23 @@ def test_finetune_to_a_new_five_point_scheme_saves_a_model_and_detects(data, bas
         assert later.returncode == 0, later.stderr
         assert later.stdout.split() == ["eyes5", "5", "False"]  # its own scheme, found in the user folder; no torch
         assert main(["models"]) == 0 and name in capsys.readouterr().out
+        # saved as one file holding both runtimes' weights (registry.onnx_state)
+        assert sorted(p.name for p in (tmp_path / "home" / "models" / "weights").iterdir()) == [f"{name}.onnx"]
+        # scored on its own 5-point list: the list is read in the model's scheme (it read as ibug68: IndexError)
+        assert main(["evaluate", five, "--model", name, "--threads", "1", "--no-progress",
+                     "--out", str(tmp_path / "ev")]) == 0
+        assert "NME" in capsys.readouterr().out
     finally:
         unregister_model(name)
         unregister_scheme("eyes5")
+
+
+def test_a_list_of_other_points_than_the_model_is_refused_in_one_line(data, capsys, tmp_path):
+    """Regression: the 68-point model on a 5-point list raised an IndexError with a traceback."""
+    assert main(["evaluate", str(data / "five" / "list.txt"), "--threads", "1", "--no-progress",
+                 "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "5 annotated points, but ibug68 has 68" in err and len(err.splitlines()) == 1
 
 
 def test_one_face_fills_a_batch_and_epochs_are_fixed_steps(data, base, tmp_path, capsys):
@@ -286,3 +300,22 @@ def test_mean_shape_skips_unlabelled_points():
     expected = mean_shape_from_landmarks(shapes)
     shapes[1, 2] = np.nan  # the nose tip of face 2 unlabelled: face 1's alone
     assert np.allclose(mean_shape_from_landmarks(shapes), expected, atol=1e-6)
+
+
+def test_subset_tool_writes_the_chosen_points_beside_linked_images(data, tmp_path):
+    """tools/subset_points_list.py (the data of the documented 10-shot run): same faces, chosen points
+    in the given order; an existing folder is never written into."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("subset_points_list",
+                                                  Path(__file__).resolve().parents[1] / "tools" / "subset_points_list.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    listing = tool.write_subset(data / "300W" / "list.txt", tmp_path / "five", FIVE)
+    want = read_faces(str(data / "five" / "list.txt"), "five")
+    got = read_faces(str(listing), "five")
+    assert len(got) == len(want) == len(CROPS)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a.landmarks, b.landmarks, atol=1e-3)
+        assert a.image_path.resolve() == (data / "300W" / b.image_path.name).resolve()
+    assert tool.main([str(data / "300W" / "list.txt"), "--out", str(tmp_path / "five"), "--points", *map(str, FIVE)]) == 2

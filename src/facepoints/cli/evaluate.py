@@ -64,16 +64,18 @@ def run(args: argparse.Namespace) -> int:
     from ..datasets.splits import split_records
     from ..evaluation.evaluate import evaluate
     from ..landmarker import Landmarker
+    from ..registry import get_card
     from ..schemes import scheme_plane_points
 
-    records = split_records(read_image_list(args.data), args.split, args.val_fraction)
     points = parse_indices(args.only_points)
     if args.zero_shot and points is None:
         raise ValueError("--zero-shot needs --only-points (the scheme points to prompt)")
     if args.zero_shot and args.landmark_set:
         raise ValueError("--zero-shot prompts the scheme's mean shape; it cannot be combined with --landmark-set")
-    prompts = scheme_plane_points(records[0].scheme, points) if args.zero_shot else None
     name = model_name(args, str(args.out / "checkpoints"))
+    # the list's points are the model's scheme (a few-shot model's own points, too)
+    records = split_records(read_image_list(args.data, scheme=get_card(name).scheme), args.split, args.val_fraction)
+    prompts = scheme_plane_points(records[0].scheme, points) if args.zero_shot else None
     if args.landmark_set:
         prompts = Landmarker(name, detector=None, backend="torch").plane_points(args.landmark_set)
         prompts = prompts if points is None else prompts[points]

@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
            else FinetuneConfig.from_mapping(values))  # every value checked before any work
     best = finetune(cfg, progress=not args.no_progress)
     print(summary(cfg, best))
-    if not args.no_save:  # the run's own name: a rerun of the same run refreshes it
-        package_run(best, cfg.run_name, PackageOptions(replace=True), user_registry_dir())
+    if not args.no_save:  # the run's own name: a rerun of the same run refreshes it; one file holds both runtimes' weights
+        package_run(best, cfg.run_name, PackageOptions(replace=True, single_file=True), user_registry_dir())
         print(f"saved model {cfg.run_name!r} in {user_registry_dir()}: use it by name, e.g.\n"
               f"  facepoints detect photo.jpg --model {cfg.run_name}\n"
               f"  python: Landmarker({cfg.run_name!r})")

@@ -20,6 +20,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--half", action="store_true", help="store the weights (.pt and .onnx) as float16: half the size; "
                                                        "both runtimes still compute in float32")
     p.add_argument("--no-onnx", action="store_true", help="ship PyTorch weights only (no .onnx file)")
+    p.add_argument("--single-file", action="store_true",
+                   help="one .onnx file that also holds the PyTorch weights (no .pt, no per-stage files): "
+                        "half the size on disk, for large models such as TUFA")
     p.add_argument("--keep-weights", action="store_true",
                    help="only rewrite the card (metrics/speed/notes); leave the exported weights as they are")
     p.add_argument("--replace", action="store_true",
@@ -41,7 +44,8 @@ def run(args: argparse.Namespace) -> int:
     options = PackageOptions(summary=args.summary, metrics=args.metrics, speed=args.speed,
                              branch_metrics=args.branch_metrics, extra_metrics=extra,
                              training_notes=args.training_notes, half=args.half, onnx=not args.no_onnx,
-                             keep_weights=args.keep_weights, replace=args.replace)
+                             keep_weights=args.keep_weights, replace=args.replace,
+                             single_file=args.single_file)
     written = package_run(args.source, args.name, options, args.registry_dir or user_registry_dir())
     print("wrote " + ", ".join(str(p) for p in written))
     return 0

@@ -74,6 +74,10 @@ def evaluate(landmarker: Landmarker, records: Sequence[FaceRecord], normalisatio
     if not records:
         raise ValueError("no faces to evaluate")
     scheme = get_scheme(records[0].scheme)
+    wrong = next((rec for rec in records if len(rec.landmarks) != scheme.num_points), None)
+    if wrong is not None:
+        raise ValueError(f"{wrong.image_path}: {len(wrong.landmarks)} annotated points, but {scheme.name} has "
+                         f"{scheme.num_points}; evaluate a model of this list's points")
     keep = _checked_points(points, scheme.num_points)
     preds, targets, sigmas, detected = [], [], [], 0
     for rec in tqdm(records, desc="evaluating", unit="face", disable=not progress):

@@ -25,7 +25,7 @@ from .card import ModelCard, WeightsError, sha256_of, verified_path
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "weights_path",
+__all__ = ["ModelCard", "WeightsError", "list_models", "get_card", "create_model", "model_state", "weights_path",
            "register_model", "unregister_model", "DEFAULT_MODEL", "ARCHITECTURES", "ARCHITECTURE_NAMES", "build_network",
            "load_network", "sha256_of", "trained_stages", "onnx_weights_key", "Checkpoint", "CheckpointError",
            "load_trained", "register_checkpoint"]
@@ -134,5 +134,16 @@ def create_model(name: str = DEFAULT_MODEL, pretrained: bool = True) -> nn.Modul
     card = get_card(name)
     if not pretrained:
         return build_network(card.architecture, card.config).eval()
-    state = torch.load(weights_path(card, "torch"), map_location="cpu", weights_only=True)
-    return load_network(card.architecture, card.config, state).eval()
+    return load_network(card.architecture, card.config, model_state(card)).eval()
+
+
+def model_state(card: ModelCard) -> dict:
+    """A model's verified PyTorch ``state_dict``: from its ``.pt`` file, or from its ONNX file for a
+    single-file model (``registry.onnx_state``). Needs PyTorch (and ``onnx`` for a single-file model)."""
+    torch = require_torch(f"the PyTorch weights of {card.name}")
+    path = weights_path(card, "torch")
+    if path.suffix == ".onnx":
+        from .onnx_state import state_from_onnx
+
+        return state_from_onnx(path)
+    return torch.load(path, map_location="cpu", weights_only=True)

@@ -50,30 +50,35 @@ def output_names(network: nn.Module, size: int) -> list[str]:
     return list(network.capabilities.outputs)
 
 
-def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17) -> list[str]:
+def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17,
+                named_weights: bool = False) -> list[str]:
     """Write ``network`` (eval mode) to ``path`` with a dynamic batch axis; returns the output names.
     A network that takes plane points (TUFA) gets a second input, ``points`` (P, 2), any P, and its
-    landmark sets' plane anchors in the file's metadata (``PLANE_ANCHORS_KEY``)."""
+    landmark sets' plane anchors in the file's metadata (``PLANE_ANCHORS_KEY``). ``named_weights``:
+    the file also holds the whole PyTorch state (``onnx_state``: no constant folding, so every
+    weight keeps its name)."""
     network = network.eval()
     names = output_names(network, size)
     dummy = torch.rand(1, 3, size, size) * 255
+    folding = {"do_constant_folding": False, "training": torch.onnx.TrainingMode.PRESERVE} if named_weights else {}
     if network.capabilities.takes_points:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(PromptedExport(network).eval(), (dummy, network.anchors().detach()), str(path),
-                              input_names=["crops", "points"], output_names=["landmarks"],
-                              dynamic_axes={"crops": {0: "batch"}, "points": {0: "points"},
-                                            "landmarks": {0: "batch", 1: "points"}},
-                              opset_version=opset, dynamo=False)
-        _store_anchors(path, {name: network.anchors(name).detach().tolist() for name in network.schemes})
-        return ["landmarks"]
-    # eval(): torch.onnx.export restores the wrapper's mode afterwards, and with it the network's
-    module = network if names == ["landmarks"] else MultitaskExport(network, names).eval()
-    axes = {"crops": {0: "batch"}, **{name: {0: "batch"} for name in names}}
+        module, inputs, input_names = PromptedExport(network).eval(), (dummy, network.anchors().detach()), ["crops", "points"]
+        names = ["landmarks"]
+        axes = {"crops": {0: "batch"}, "points": {0: "points"}, "landmarks": {0: "batch", 1: "points"}}
+    else:  # eval(): torch.onnx.export restores the wrapper's mode afterwards, and with it the network's
+        module = network if names == ["landmarks"] else MultitaskExport(network, names).eval()
+        inputs, input_names = dummy, ["crops"]
+        axes = {"crops": {0: "batch"}, **{name: {0: "batch"} for name in names}}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(module, dummy, str(path), input_names=["crops"], output_names=names,
-                          dynamic_axes=axes, opset_version=opset, dynamo=False)
+        torch.onnx.export(module, inputs, str(path), input_names=input_names, output_names=names,
+                          dynamic_axes=axes, opset_version=opset, dynamo=False, **folding)
+    if network.capabilities.takes_points:
+        _store_anchors(path, {name: network.anchors(name).detach().tolist() for name in network.schemes})
+    if named_weights:
+        from .onnx_state import store_extra_state
+
+        store_extra_state(path, network.state_dict(), "" if module is network else "network.")
     return names
 
 
@@ -89,22 +94,24 @@ def _store_anchors(path: str | Path, anchors: dict[str, list]) -> None:
     onnx.save(model, str(path))
 
 
-def export_model_files(network: nn.Module, size: int, folder: str | Path, name: str, half: bool = False) -> dict:
+def export_model_files(network: nn.Module, size: int, folder: str | Path, name: str, half: bool = False,
+                       single_file: bool = False) -> dict:
     """Write ``name.onnx`` (the network's default stages) into ``folder`` and, for a coarse-to-fine
     network, ``name_stagesK.onnx`` for each other stage count K; weights stored as float16 when
-    ``half``. Returns the model card's ``weights`` entries: ``{key: {"file", "sha256"}}``."""
+    ``half``. ``single_file``: only ``name.onnx``, holding the PyTorch weights too (``onnx_state``).
+    Returns the model card's ``weights`` entries: ``{key: {"file", "sha256"}}``."""
     from . import onnx_weights_key
 
     folder = Path(folder)
     trained = network.capabilities.stages
-    counts = [None] + (list(range(1, trained)) if trained else [])
+    counts = [None] + (list(range(1, trained)) if trained and not single_file else [])
     entries = {}
     try:
         for stages in counts:
             if trained:
                 network.set_inference_stages(stages or trained)
             path = folder / (f"{name}.onnx" if stages is None else f"{name}_stages{stages}.onnx")
-            export_onnx(network, size, path)
+            export_onnx(network, size, path, named_weights=single_file)
             if half:
                 store_weights_half(path)
             entries[onnx_weights_key(stages)] = {"file": path.name, "sha256": sha256_of(path)}

@@ -1,5 +1,5 @@
 """Packaging a training run as a shipped model (``facepoints package RUN --name NAME``): weights
-(.pt + one .onnx per stage count), their sha256s and the model card, built by
+(.pt + one .onnx per stage count, or with ``single_file`` one .onnx holding both), their sha256s and the model card, built by
 ``ModelCard.from_checkpoint``. Works for every registry architecture. Needs PyTorch and, for the
 ONNX export, the ``onnx`` package (both in the ``[train]`` extra).
 
@@ -42,6 +42,7 @@ class PackageOptions:
     training_notes: str = ""
     half: bool = False  # float16 weights in both files
     onnx: bool = True
+    single_file: bool = False  # one .onnx that also holds the PyTorch weights, no .pt (registry.onnx_state)
     keep_weights: bool = False  # only rewrite the card
     replace: bool = False  # an existing model of that name may be rewritten
 
@@ -178,14 +179,19 @@ def package_run(run: str | Path, name: str, options: PackageOptions | None = Non
     old = json.loads(card_path.read_text()) if card_path.exists() else {}
     pt = weights_dir / f"{name}.pt"
     # ONNX files: <name>.onnx, plus <name>_stagesK.onnx per other stage count of a coarse-to-fine model
-    onnx_weights = {k: v for k, v in old.get("weights", {}).items() if k.startswith("onnx")}
+    weights = old.get("weights", {})
     if not options.keep_weights:
-        torch.save(half_precision(model.state_dict()) if options.half else model.state_dict(), pt)
-        for entry in onnx_weights.values():
+        if options.single_file and not options.onnx:
+            raise ValueError("a single-file model is its ONNX file: --single-file and --no-onnx exclude each other")
+        for entry in weights.values():
             (weights_dir / entry["file"]).unlink(missing_ok=True)
-        onnx_weights = export_model_files(model, checkpoint.crop.size, weights_dir, name, options.half) \
-            if options.onnx else {}
-    weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}, **onnx_weights}
+        weights = export_model_files(model, checkpoint.crop.size, weights_dir, name, options.half,
+                                     single_file=options.single_file) if options.onnx else {}
+        if options.single_file:  # the PyTorch weights are read from the ONNX file (registry.model_state)
+            weights = {"torch": weights["onnx"], **weights}
+        else:
+            torch.save(half_precision(model.state_dict()) if options.half else model.state_dict(), pt)
+            weights = {"torch": {"file": pt.name, "sha256": sha256_of(pt)}, **weights}
     training, metrics = training_and_metrics(checkpoint, options, old)
     card = ModelCard.from_checkpoint(
         checkpoint, name, weights, summary=options.summary or old.get("summary", ""), training=training,
@@ -193,5 +199,5 @@ def package_run(run: str | Path, name: str, options: PackageOptions | None = Non
         licence=LICENCE)
     card_path.write_text(json.dumps(card.to_json(), indent=1) + "\n")
     scheme_path = ship_scheme(checkpoint, registry_dir)
-    return [pt, *(weights_dir / w["file"] for w in onnx_weights.values()), card_path,
-            *([scheme_path] if scheme_path else [])]
+    files = dict.fromkeys(weights_dir / w["file"] for w in weights.values())
+    return [*files, card_path, *([scheme_path] if scheme_path else [])]

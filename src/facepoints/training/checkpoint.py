@@ -19,7 +19,7 @@ def starting_weights(source: str | Path) -> dict:
     """The network weights a run starts from: a training checkpoint's ``model`` or a plain state
     dict (a path), or a registered model's verified weights (a name from ``list_models``, e.g.
     ``dslpt_lite0_68``), so a config can start from a shipped model on a fresh checkout."""
-    from ..registry import get_card, list_models, weights_path
+    from ..registry import get_card, list_models, model_state
 
     path = Path(source)
     if path.exists():
@@ -30,7 +30,7 @@ def starting_weights(source: str | Path) -> dict:
             return state  # a plain state dict, e.g. a shipped weights file
         raise ValueError(f"{path}: neither a training checkpoint nor a state dict")
     if str(source) in list_models():
-        return torch.load(weights_path(get_card(str(source))), map_location="cpu", weights_only=True)
+        return model_state(get_card(str(source)))
     raise FileNotFoundError(f"{source}: neither a checkpoint file nor a registered model "
                             f"(known: {', '.join(list_models())})")
 
