@@ -1,11 +1,11 @@
-"""A tiny training run folder for tests of the run -> model contract (packaging, user models)."""
+"""Tiny training checkpoints for tests of the run -> model contract (packaging, user models, ONNX)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import torch
 
-from facepoints.models import ATPN, ATPNConfig
+from facepoints.models import ATPN, TUFA, ATPNConfig, TUFAConfig
 from facepoints.registry import Checkpoint
 from facepoints.training.config import TrainConfig
 
@@ -21,3 +21,22 @@ def tiny_atpn_run(folder: Path, name: str, epoch: int = 4, best: float = 0.05, e
     Checkpoint(weights=ATPN(cfg.model).state_dict(), config=cfg.to_dict(), epoch=epoch, best=best,
                extras=extras or {}).save(run / "best.pt")
     return run
+
+
+def tiny_tufa_checkpoint(folder: Path, config: TUFAConfig) -> Path:
+    """``folder/tiny.pt``: a tiny TUFA with two landmark sets (``ibug68``'s default and ``ytf68``) and
+    trained-looking (non-zero) alignment offsets and head."""
+    from facepoints.schemes import get_scheme
+
+    mean = get_scheme("ibug68").mean_shape
+    torch.manual_seed(0)
+    network = TUFA(config, mean)
+    network.add_scheme("ytf68", mean)
+    with torch.no_grad():
+        for offsets in network.alignment.values():
+            offsets.normal_(0, 0.03)
+        network.head[-1].weight.normal_(0, 0.05)
+    path = folder / "tiny.pt"
+    torch.save({"config": {"architecture": "tufa", "model": config.to_dict(), "scheme": "ibug68",
+                           "crop_margin": 1.25}, "model": network.state_dict()}, path)
+    return path

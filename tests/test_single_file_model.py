@@ -22,6 +22,7 @@ from facepoints.registry.onnx_state import STATE_KEY, holds_state, state_from_on
 from facepoints.registry.packaging import PackageOptions, package_run
 from facepoints.schemes import get_scheme
 from facepoints.training.checkpoint import starting_weights
+from run_helpers import tiny_tufa_checkpoint
 
 IBUG = get_scheme("ibug68")
 TINY_TUFA = TUFAConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2, refine_stages=2, refine_layers=1,
@@ -29,18 +30,9 @@ TINY_TUFA = TUFAConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2, re
 
 
 def _tufa_checkpoint(folder: Path) -> tuple[Path, dict]:
-    """A tiny refined TUFA with two landmark sets and non-zero offsets; returns (path, state)."""
-    torch.manual_seed(0)
-    network = TUFA(TINY_TUFA, IBUG.mean_shape)
-    network.add_scheme("ytf68", IBUG.mean_shape)
-    with torch.no_grad():
-        for offsets in network.alignment.values():
-            offsets.normal_(0, 0.03)
-        network.head[-1].weight.normal_(0, 0.05)
-    path = folder / "tiny_tufa.pt"
-    torch.save({"config": {"architecture": "tufa", "model": TINY_TUFA.to_dict(), "scheme": "ibug68",
-                           "crop_margin": 1.25}, "model": network.state_dict()}, path)
-    return path, network.state_dict()
+    """A tiny refined TUFA checkpoint and its state."""
+    path = tiny_tufa_checkpoint(folder, TINY_TUFA)
+    return path, torch.load(path, weights_only=True)["model"]
 
 
 def _package(path: Path, name: str, half: bool) -> list[Path]:

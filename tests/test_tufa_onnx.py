@@ -12,41 +12,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from facepoints import Landmarker
-from facepoints.models.tufa import TUFA, TUFAConfig
+from facepoints.models.tufa import TUFAConfig
 from facepoints.pipeline.runtime import OnnxRuntime
 from facepoints.registry import unregister_model
 from facepoints.registry.trained import register_checkpoint
-from facepoints.schemes import get_scheme
+from run_helpers import tiny_tufa_checkpoint
 
 pytest.importorskip("onnx")
 ROOT = Path(__file__).resolve().parents[1]
 TINY = TUFAConfig(input_size=64, dim=32, heads=2, layers=2, mlp_ratio=2)
-IBUG = get_scheme("ibug68")
-
-
-def _checkpoint(folder: Path, config: TUFAConfig) -> Path:
-    """A tiny TUFA with two landmark sets and trained-looking (non-zero) offsets and head."""
-    torch.manual_seed(0)
-    network = TUFA(config, IBUG.mean_shape)
-    network.add_scheme("ytf68", IBUG.mean_shape)
-    with torch.no_grad():
-        for offsets in network.alignment.values():
-            offsets.normal_(0, 0.03)
-        network.head[-1].weight.normal_(0, 0.05)
-    path = folder / "tiny.pt"
-    torch.save({"config": {"architecture": "tufa", "model": config.to_dict(), "scheme": "ibug68",
-                           "crop_margin": 1.25}, "model": network.state_dict()}, path)
-    return path
 
 
 @pytest.fixture(scope="module", params=[TINY, replace(TINY, refine_stages=2, refine_layers=1, refine_grid=3)],
                 ids=["plain", "refined"])
 def tufa(request, tmp_path_factory):
     folder = tmp_path_factory.mktemp("tufa_onnx")
-    name = register_checkpoint(_checkpoint(folder, request.param), folder / "models", name=f"tiny_{request.param_index}")
+    name = register_checkpoint(tiny_tufa_checkpoint(folder, request.param), folder / "models", name=f"tiny_{request.param_index}")
     yield name
     unregister_model(name)
 
@@ -86,7 +69,7 @@ def test_own_anchors_and_stages_match_pytorch(tufa, astronaut, astronaut_face_bo
 def test_points_run_without_pytorch_in_a_later_process(tmp_path):
     """Packaged into the user folder, a TUFA answers ``points=`` in a process that never imports torch
     (the checkpoint records no epoch and no data lists: packaging it once raised a TypeError)."""
-    checkpoint = _checkpoint(tmp_path, TINY)
+    checkpoint = tiny_tufa_checkpoint(tmp_path, TINY)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "FACEPOINTS_HOME": str(tmp_path / "home")}
     made = subprocess.run([sys.executable, "-m", "facepoints.cli.main", "package", str(checkpoint), "--name", "tiny_tufa"],
                           capture_output=True, text=True, env=env, timeout=300)

@@ -130,7 +130,7 @@ def weights_path(card: ModelCard, runtime: str = "torch") -> Path:
 def create_model(name: str = DEFAULT_MODEL, pretrained: bool = True) -> nn.Module:
     """The network of a shipped model, in eval mode, with its verified weights when ``pretrained``
     (needs PyTorch: ``TorchMissingError`` naming the ``[train]`` extra without it)."""
-    torch = require_torch(f"the PyTorch network of {name} (create_model)")
+    require_torch(f"the PyTorch network of {name} (create_model)")
     card = get_card(name)
     if not pretrained:
         return build_network(card.architecture, card.config).eval()
