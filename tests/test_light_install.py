@@ -63,6 +63,23 @@ for i, extra in enumerate(runs):
         assert len(face["landmarks"]) == 68 and len(face["sigma"]) == 68
 
 
+def test_tufa_zero_shot_from_the_command_line_without_torch(tmp_path):
+    """Issue 17: any point of the face with the shipped TUFA, ``detect --points`` and ``plane``, no PyTorch."""
+    points = tmp_path / "points.json"
+    points.write_text(json.dumps({"nose_to_lip": [0.0, 0.3], "cheek": [-0.55, 0.2]}))
+    code = BLOCK_TORCH + f"""
+from facepoints.cli.main import main
+out = {str(tmp_path)!r}
+assert main(["detect", "--sample", "astronaut", "--model", "tufa_lite0_68", "--points", {str(points)!r},
+             "--out", out + "/det", "--no-progress", "--no-overlay"]) == 0
+assert main(["plane", "--model", "tufa_lite0_68", "--points", {str(points)!r}, "--out", out + "/plane.png"]) == 0
+"""
+    proc = run_python(code)  # torch blocked: importing it would fail
+    assert proc.returncode == 0, proc.stderr
+    face = json.loads((tmp_path / "det" / "astronaut.json").read_text())["faces"][0]
+    assert len(face["landmarks"]) == 2 and (tmp_path / "plane.png").stat().st_size > 1000
+
+
 def test_benchmark_without_torch_times_onnx_only(tmp_path):
     out = tmp_path / "speed.json"
     code = BLOCK_TORCH + f"from facepoints.cli.main import main\nraise SystemExit(main(['benchmark', '--repeats', '3', '--json', {str(out)!r}]))"
@@ -122,6 +139,8 @@ import facepoints
 from facepoints.samples import sample_image
 faces = facepoints.Landmarker()(sample_image("astronaut"))
 assert len(faces) == 1 and faces[0].pose is not None, faces
+asked = facepoints.Landmarker("tufa_lite0_68", points=[[0.0, 0.3]])(sample_image("astronaut"))  # zero-shot, shipped
+assert asked[0].landmarks.shape == (1, 2), asked
 assert importlib.util.find_spec("torch") is None, "pip install . installed torch"
 """ + REPORT
     assert "torch" not in loaded(run_python(code, cwd=tmp_path, python=python))

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     records = split_records(read_image_list(args.data, scheme=get_card(name).scheme), args.split, args.val_fraction)
     prompts = scheme_plane_points(records[0].scheme, points) if args.zero_shot else None
     if args.landmark_set:
-        prompts = Landmarker(name, detector=None, backend="torch").plane_points(args.landmark_set)
+        prompts = Landmarker(name, detector=None).plane_points(args.landmark_set)
         prompts = prompts if points is None else prompts[points]
     rows = []
     guard = input_guard(args, records)

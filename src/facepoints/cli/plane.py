@@ -30,7 +30,7 @@ def plane_anchors(model: str | None, scheme: str | None) -> tuple[np.ndarray, st
     if model:
         from ..landmarker import Landmarker
 
-        lm = Landmarker(model, detector=None, backend="torch")
+        lm = Landmarker(model, detector=None)  # a TUFA ONNX file carries its anchors: no PyTorch needed
         return lm.plane_points(scheme), f"{model}: {scheme or 'default'} anchors"
     from ..schemes import scheme_plane_points
 

@@ -18,9 +18,10 @@ import torch
 
 #: metadata key of a single-file model's state: the wrapper's name prefix and the entries the graph does not read
 STATE_KEY = "facepoints.torch_state"
-_HALF_SUFFIX = "__fp16"
+_HALF_SUFFIX = "__fp16"  # onnx_half.store_weights_half's name for a float16 copy of an initializer
+#: the dtypes a stored entry may have (anything else in a file is refused)
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "float64": torch.float64, "int64": torch.int64,
-           "int32": torch.int32, "bool": torch.bool}  # onnx_half.store_weights_half's name for a float16 copy of an initializer
+           "int32": torch.int32, "bool": torch.bool}
 
 
 def store_extra_state(path: str | Path, state: dict[str, torch.Tensor], prefix: str) -> int:
