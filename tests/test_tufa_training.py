@@ -303,7 +303,8 @@ def test_bad_tufa_configs_are_refused(two_sources):
 
 
 def test_tufa_experiment_configs_parse():
-    configs = sorted((Path(__file__).resolve().parents[1] / "configs" / "experiments").glob("tufa_*.yaml"))
+    root = Path(__file__).resolve().parents[1] / "configs"
+    configs = sorted((root / "experiments").glob("tufa_*.yaml")) + sorted(root.glob("tufa_*.yaml"))  # + the shipped one
     assert len(configs) == 13
     parsed = {p.stem: prepare_config(TrainConfig.from_yaml(p)) for p in configs}
     ytf = parsed.pop("tufa_lite0_68_ytf")  # few-shot base: ytf68 only, so its default set is "ytf68"

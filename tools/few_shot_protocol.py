@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--batch-size", type=int, help="FinetuneConfig.batch_size")
     ap.add_argument("--lr", type=float, help="FinetuneConfig.lr")
     ap.add_argument("--no-imagenet", action="store_true", help="scratch runs start from random weights")
-    ap.add_argument("--threads", type=int, help="FinetuneConfig.threads")
+    ap.add_argument("--threads", type=int, default=1, help="threads per run (default 1: run protocols side by side)")
     ap.add_argument("--out", default="evaluation/few_shot")
     ap.add_argument("--progress", action="store_true")
     ap.add_argument("--summary-only", action="store_true", help="summarise finished runs; train nothing")

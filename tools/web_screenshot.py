@@ -4,7 +4,7 @@ driven by Selenium (Debian's chromium + chromium-driver), the sample portrait up
 clicked on a TUFA model's face plane (plane coordinates, x right, y down, the face in [-1, 1]).
 
     python tools/web_screenshot.py --model atpn_lite0_68 --out docs/web_atpn.png
-    python tools/web_screenshot.py --checkpoint runs/NAME/best.pt --click 0,0.3 --click -0.55,0.2 --out docs/web.png
+    python tools/web_screenshot.py --model tufa_lite0_68 --click=0,0.3 --click=-0.55,0.2 --out docs/web.png   # "=": a value may start with "-"
 """
 from __future__ import annotations
 
