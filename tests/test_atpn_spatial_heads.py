@@ -158,3 +158,33 @@ def test_trains_resumes_packages_and_runs_in_onnx(head, tiny_list, tmp_path, ast
     a = onnx(astronaut, boxes=[astronaut_face_box])[0].landmarks
     b = torch_lm(astronaut, boxes=[astronaut_face_box])[0].landmarks
     assert a.shape == (68, 2) and np.abs(a - b).max() < 0.05
+
+
+def test_a_new_head_starts_from_a_trained_network_with_init_shared(tiny_list, tmp_path, capsys):
+    """``init_shared``: a SimCC run copies the backbone and fused features of a regression-head run
+    (same names and shapes) and drops its head; without it the differing head is refused."""
+    regression = _config(tmp_path / "r.yaml", tiny_list.parent, tmp_path / "runs", "regression")
+    assert main(["train", regression, "--no-progress"]) == 0
+    source = tmp_path / "runs" / "tiny_regression" / "last.pt"
+    refused = _config(tmp_path / "s.yaml", tiny_list.parent, tmp_path / "runs", "simcc", init_checkpoint=str(source))
+    assert main(["train", refused, "--no-progress"]) == 2
+    capsys.readouterr()
+    config = _config(tmp_path / "s.yaml", tiny_list.parent, tmp_path / "runs", "simcc", init_checkpoint=str(source),
+                     init_shared=True, lr=0.0)
+    assert main(["train", config, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("initialised the shared weights"))
+    fresh, dropped = line.split("; fresh: ")[1].split("; dropped: ")
+    assert "head.x_bins" in fresh and "backbone" not in fresh and "head.out" in dropped
+    start = torch.load(source, map_location="cpu", weights_only=True)["model"]
+    tuned = torch.load(tmp_path / "runs" / "tiny_simcc" / "last.pt", map_location="cpu", weights_only=True)["model"]
+    key = "backbone._conv_stem.weight"  # lr 0: exactly the regression run's
+    assert torch.equal(tuned[key], start[key]) and "head.x_bins.weight" in tuned and "head.out.weight" not in tuned
+
+
+def test_init_shared_refuses_a_checkpoint_that_shares_nothing():
+    from facepoints.training.checkpoint import load_shared_state
+
+    model = ATPN(ATPNConfig(**TINY))
+    with pytest.raises(KeyError, match="shares no weights"):
+        load_shared_state(model, {"other.weight": torch.zeros(3)})

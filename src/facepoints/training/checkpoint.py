@@ -12,7 +12,7 @@ from ..registry.checkpoint import (PLAIN, Checkpoint, CheckpointError, checkpoin
 from ..registry.trained import register_checkpoint
 
 __all__ = ["PLAIN", "Checkpoint", "CheckpointError", "checkpoint_network", "load_checkpoint", "plain", "save_atomic",
-           "training_checkpoint", "register_checkpoint", "starting_weights", "load_grown_state"]
+           "training_checkpoint", "register_checkpoint", "starting_weights", "load_grown_state", "load_shared_state"]
 
 
 def starting_weights(source: str | Path) -> dict:
@@ -43,3 +43,14 @@ def load_grown_state(model: torch.nn.Module, state: dict) -> list[str]:
     if unexpected:
         raise KeyError(f"the checkpoint has weights this model lacks: {', '.join(unexpected[:5])}")
     return list(missing)
+
+
+def load_shared_state(model: torch.nn.Module, state: dict) -> tuple[list[str], list[str]]:
+    """Load only the tensors of ``state`` whose name and shape ``model`` shares (e.g. a trained
+    network under a new head): returns (the model's keys left fresh, the checkpoint's keys dropped)."""
+    own = model.state_dict()
+    shared = {key: value for key, value in state.items() if key in own and own[key].shape == value.shape}
+    if not shared:
+        raise KeyError("the checkpoint shares no weights (same name and shape) with this model")
+    model.load_state_dict(shared, strict=False)
+    return [key for key in own if key not in shared], [key for key in state if key not in shared]

@@ -32,6 +32,7 @@ class TrainConfig(RunConfig):
     crop_margin: float = 1.25
     imagenet_init: bool = True
     init_checkpoint: str | None = None  # start from this run's (or registered model's) weights; overrides imagenet_init
+    init_shared: bool = False  # with init_checkpoint: copy only the tensors of the same name and shape (a new head)
     init_backbone: str | None = None  # copy the backbone of this checkpoint or registered model (any architecture)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     loss: str = "nme"  # ATPN's landmark loss (nme, l1, wing, softwing, awing); SLPT / DSLPT follow model.distribution

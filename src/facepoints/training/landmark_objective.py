@@ -17,7 +17,7 @@ from ..datasets.splits import split_train_val
 from ..pipeline.crop import CropSpec
 from ..registry.architectures import ARCHITECTURES
 from ..schemes import get_scheme
-from .checkpoint import load_grown_state, starting_weights
+from .checkpoint import load_grown_state, load_shared_state, starting_weights
 from .config import TrainConfig
 from .distributed import ShardSampler
 from .head_losses import landmark_loss
@@ -195,11 +195,14 @@ class LandmarkObjective(Objective):
     def initialise(self, model: nn.Module) -> None:
         """A checkpoint's weights, a backbone's, or ImageNet's."""
         cfg = self.cfg
-        if cfg.init_checkpoint:
+        if cfg.init_checkpoint and cfg.init_shared:
+            fresh, dropped = load_shared_state(model, starting_weights(cfg.init_checkpoint))
+            print(f"initialised the shared weights from {cfg.init_checkpoint}; fresh: {_modules(fresh)}; "
+                  f"dropped: {_modules(dropped)}")
+        elif cfg.init_checkpoint:
             fresh = load_grown_state(model, starting_weights(cfg.init_checkpoint))
-            grown = sorted({key.split(".")[0] for key in fresh})
             print(f"initialised from {cfg.init_checkpoint}"
-                  + (f"; new, freshly initialised: {', '.join(grown)} ({len(fresh)} tensors)" if fresh else ""))
+                  + (f"; new, freshly initialised: {_modules(fresh, depth=1)} ({len(fresh)} tensors)" if fresh else ""))
         elif cfg.init_backbone:
             count = load_backbone(model, cfg.init_backbone)
             print(f"backbone initialised from {cfg.init_backbone} ({count} tensors)")
@@ -274,3 +277,8 @@ def build_model(cfg: TrainConfig) -> nn.Module:
     """The network ``cfg`` trains, as its architecture's objective builds it."""
     objective = objective_class(cfg.architecture)
     return objective.build_network(objective.prepare_config(cfg))
+
+
+def _modules(keys: list[str], depth: int = 2) -> str:
+    """The distinct module paths (first ``depth`` parts) of state-dict keys, for a log line."""
+    return ", ".join(sorted({".".join(key.split(".")[:depth]) for key in keys})) or "none"
