@@ -230,6 +230,30 @@ def test_benchmark_prints_a_median(tmp_path, capsys):
     assert row["repeats"] == 5 and row["median_ms"] > 0 and row["threads"] == 1
 
 
+
+def test_benchmark_against_a_reference_alternates_rounds_and_prints_ratios(tmp_path, capsys):
+    """Issue 16: speed bars are set against today's model, timed in the same run."""
+    out = tmp_path / "pair.json"
+    assert main(["benchmark", "--model", "dslpt_lite0_68", "--against", "atpn_lite0_68", "--repeats", "6",
+                 "--rounds", "2", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "x atpn_lite0_68" in text
+    data = strict_json(out.read_text())
+    for key in ("landmark_stage", "tracking_step"):
+        reference, model = data[key]
+        assert (reference["model"], model["model"]) == ("atpn_lite0_68", "dslpt_lite0_68")
+        assert reference["ratio"] == 1.0 and model["ratio"] == pytest.approx(model["median_ms"] / reference["median_ms"], abs=1e-3)
+        assert len(model["median_per_round"]) == 2 and model["repeats"] == 6
+    assert "--against atpn_lite0_68" in data["command"]
+
+
+@pytest.mark.parametrize("extra, expected", [(["--against", "no_such_model"], "no_such_model"),
+                                             (["--against", "atpn_lite0_68", "--repeats", "2", "--rounds", "3"], "rounds")])
+def test_benchmark_against_refuses_bad_input_in_one_line(extra, expected, capsys):
+    assert main(["benchmark", *extra]) == 2
+    assert expected in one_error_line(capsys.readouterr().err, "benchmark")
+
+
 # --- evaluate -----------------------------------------------------------------------------------
 
 def test_evaluate_own_predictions_scores_near_zero(tiny_dataset, tmp_path, capsys):

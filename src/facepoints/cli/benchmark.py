@@ -28,7 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=300, help="--batch: at most this many images (default 300)")
     p.add_argument("--workers", type=int, default=2, help="--batch: decode + detection threads (default 2)")
     p.add_argument("--batch-size", type=int, default=16, help="--batch: images per network call (default 16)")
-    p.add_argument("--rounds", type=int, default=3, help="--batch: alternating rounds of both (default 3)")
+    p.add_argument("--rounds", type=int, default=3,
+                   help="--batch, --against: alternating rounds of both (default 3)")
+    p.add_argument("--against", metavar="MODEL",
+                   help="also time this registered model (e.g. atpn_lite0_68) in alternating rounds, one backend "
+                        "(--backend, default ONNX Runtime), and print each step's ratio to it")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         OutputGuard([args.checkpoint] if args.checkpoint else []).claim(args.json, "--json")
     if args.batch:
         return run_batch(args)
+    if args.against:
+        return run_against(args)
     rows: dict[str, list[dict]] = {"landmark_stage": [], "tracking_step": []}
     backends = ["onnx", "torch"] if args.backend == "auto" else [args.backend]
     if args.backend == "auto" and importlib.util.find_spec("torch") is None:
@@ -57,6 +63,29 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         source = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
         args.json.write_text(json.dumps({**rows, "command": f"facepoints benchmark {source}"}, indent=1))
+    return 0
+
+
+def run_against(args: argparse.Namespace) -> int:
+    """The model and ``--against`` timed side by side; ratios to ``--against``."""
+    from ..evaluation.speed import time_side_by_side
+    from ..landmarker import Landmarker
+
+    backend = "onnx" if args.backend == "auto" else args.backend
+    with tempfile.TemporaryDirectory() as tmp:
+        name = model_name(args, tmp)
+        pair = [Landmarker(m, detector=None, backend=backend, threads=args.threads) for m in (args.against, name)]
+    rows = time_side_by_side(pair, repeats=args.repeats, rounds=args.rounds)
+    for key, what in (("landmark_stage", "network on a crop"), ("tracking_step", "crop + network + decode")):
+        for row in rows[key]:
+            row["threads"] = args.threads
+            print(f"{row['model']} [{row['runtime']}] {what} ({' + '.join(row['outputs'])}) threads={args.threads} "
+                  f"batch=1: median {row['median_ms']:.2f} ms/face (p90 {row['p90_ms']:.2f} ms, n={row['repeats']}); "
+                  f"{row['ratio']:.2f}x {args.against}")
+    if args.json:
+        source = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
+        args.json.write_text(json.dumps({**rows, "command": f"facepoints benchmark {source} --against {args.against} "
+                                         f"--rounds {args.rounds}"}, indent=1))
     return 0
 
 
