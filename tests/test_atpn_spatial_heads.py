@@ -188,3 +188,11 @@ def test_init_shared_refuses_a_checkpoint_that_shares_nothing():
     model = ATPN(ATPNConfig(**TINY))
     with pytest.raises(KeyError, match="shares no weights"):
         load_shared_state(model, {"other.weight": torch.zeros(3)})
+
+
+def test_init_shared_without_a_checkpoint_is_one_line(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(json.dumps({"name": "x", "init_shared": True}))
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "give init_checkpoint too" in str(info.value) and "\n" not in str(info.value)

@@ -93,7 +93,7 @@ def load_config(path: str | Path, overrides: dict | None = None, objective: str 
 
 def check_combination(cfg: TrainConfig, path: str | Path | None) -> None:
     """Fields that must agree with each other: the model's point count with the scheme's, the
-    attention width with its heads, one repeat count per training list."""
+    attention width with its heads, one repeat count per training list, init_shared with a checkpoint."""
     from ..schemes import get_scheme
 
     points = get_scheme(cfg.scheme).num_points
@@ -106,3 +106,5 @@ def check_combination(cfg: TrainConfig, path: str | Path | None) -> None:
     if cfg.list_repeats is not None and len(cfg.list_repeats) != len(cfg.train_lists):
         raise ConfigError(at_place(path, f"list_repeats gives {len(cfg.list_repeats)} counts for {len(cfg.train_lists)} "
                           "train_lists; give one per list"))
+    if cfg.init_shared and not cfg.init_checkpoint:
+        raise ConfigError(at_place(path, "init_shared copies weights from init_checkpoint; give init_checkpoint too"))
