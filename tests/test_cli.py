@@ -248,7 +248,8 @@ def test_benchmark_against_a_reference_alternates_rounds_and_prints_ratios(tmp_p
 
 
 @pytest.mark.parametrize("extra, expected", [(["--against", "no_such_model"], "no_such_model"),
-                                             (["--against", "atpn_lite0_68", "--repeats", "2", "--rounds", "3"], "rounds")])
+                                             (["--against", "atpn_lite0_68", "--repeats", "2", "--rounds", "3"], "rounds"),
+                                             (["--against", "atpn_lite0_68", "--batch", "."], "--batch")])
 def test_benchmark_against_refuses_bad_input_in_one_line(extra, expected, capsys):
     assert main(["benchmark", *extra]) == 2
     assert expected in one_error_line(capsys.readouterr().err, "benchmark")

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         OutputGuard([args.checkpoint] if args.checkpoint else []).claim(args.json, "--json")
+    if args.batch and args.against:
+        raise ValueError("--against times single faces side by side; it does not combine with --batch")
     if args.batch:
         return run_batch(args)
     if args.against:
