@@ -60,12 +60,17 @@ def run(args: argparse.Namespace) -> int:
             row = timer(lm, repeats=args.repeats)
             row["threads"] = args.threads
             rows[key].append(row)
-            print(f"{row['model']} [{row['runtime']}] {what} ({' + '.join(row['outputs'])}) threads={args.threads} "
-                  f"batch=1: median {row['median_ms']:.2f} ms/face (p90 {row['p90_ms']:.2f} ms, n={row['repeats']})")
+            print(speed_line(row, what))
     if args.json:
         source = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
         args.json.write_text(json.dumps({**rows, "command": f"facepoints benchmark {source}"}, indent=1))
     return 0
+
+
+def speed_line(row: dict, what: str) -> str:
+    """One timing row as the line the command prints."""
+    return (f"{row['model']} [{row['runtime']}] {what} ({' + '.join(row['outputs'])}) threads={row['threads']} "
+            f"batch=1: median {row['median_ms']:.2f} ms/face (p90 {row['p90_ms']:.2f} ms, n={row['repeats']})")
 
 
 def run_against(args: argparse.Namespace) -> int:
@@ -81,9 +86,7 @@ def run_against(args: argparse.Namespace) -> int:
     for key, what in (("landmark_stage", "network on a crop"), ("tracking_step", "crop + network + decode")):
         for row in rows[key]:
             row["threads"] = args.threads
-            print(f"{row['model']} [{row['runtime']}] {what} ({' + '.join(row['outputs'])}) threads={args.threads} "
-                  f"batch=1: median {row['median_ms']:.2f} ms/face (p90 {row['p90_ms']:.2f} ms, n={row['repeats']}); "
-                  f"{row['ratio']:.2f}x {args.against}")
+            print(f"{speed_line(row, what)}; {row['ratio']:.2f}x {args.against}")
     if args.json:
         source = f"--checkpoint {args.checkpoint}" if args.checkpoint else f"--model {args.model}"
         args.json.write_text(json.dumps({**rows, "command": f"facepoints benchmark {source} --against {args.against} "
