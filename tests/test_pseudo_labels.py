@@ -16,6 +16,7 @@ import torch
 from facepoints import Landmarker
 from facepoints.cli.main import main
 from facepoints.datasets.image_list import read_image_list
+from facepoints.datasets.splits import _bucket, split_records
 from facepoints.geometry import box_from_points
 from facepoints.pipeline.images import load_image
 from run_helpers import tiny_atpn_run
@@ -102,3 +103,18 @@ def test_a_checkpoint_teaches_too(tiny_list, tmp_path_factory, capsys):
                  str(run / "nosuch.pt")]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("facepoints pseudo-label: error: ") and "nosuch.pt" in line
+
+
+def test_split_labels_only_that_part_of_each_list(tiny_list, tmp_path_factory, capsys):
+    """``--split train`` keeps a list's validation faces out of the pseudo-labels (so a model trained
+    on them can still be scored on that list's validation split), split as ``facepoints train`` does."""
+    records = read_image_list(tiny_list)
+    fraction = float(np.mean([_bucket(r.image_path.name) for r in records]))  # one face on each side
+    for split in ("train", "val"):
+        out = tmp_path_factory.mktemp(split)
+        assert main(["pseudo-label", str(tiny_list), "--out", str(out), "--model", "atpn_lite0_68", "--no-flip",
+                     "--split", split, "--val-fraction", str(fraction)]) == 0
+        assert "1 faces" in capsys.readouterr().out
+        expected = [r.image_path.name for r in split_records(records, split, fraction)]
+        assert [r.image_path.name for r in read_image_list(out / "src_list.txt")] == expected
+        assert json.loads((out / "pseudo_labels.json").read_text())["split"] == split

@@ -34,6 +34,15 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(message).split())
 
 
+def add_split_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """``--split all|train|val`` and ``--val-fraction``: only one part of a training list, split
+    exactly as ``facepoints train`` does; ``purpose`` ends the help (why one would)."""
+    parser.add_argument("--split", default="all", choices=["all", "train", "val"],
+                        help="use only the training or validation part of a training list, split exactly as "
+                             f"`facepoints train` does ({purpose})")
+    parser.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
+
+
 def add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", help="use a training checkpoint (e.g. runs/<name>/best.pt from "
                                              "`facepoints train-branches`) instead of --model")

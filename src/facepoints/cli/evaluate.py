@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ..metrics import NORMALISATIONS
 from ..pipeline.overwrite import OutputGuard
-from .common import add_checkpoint_argument, add_model_arguments, input_guard, model_name
+from .common import (add_checkpoint_argument, add_model_arguments, add_split_arguments, input_guard,
+                     model_name)
 
 HELP = "benchmark a model on an image list with .pts annotations (NME, FR, AUC, CED plot)"
 
@@ -23,11 +24,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector for --boxes detector")
     p.add_argument("--out", type=Path, default=Path("evaluation"), help="folder for the CED PNG and JSON")
     p.add_argument("--per-face", action="store_true", help="include every face's NME in the JSON")
-    p.add_argument("--split", default="all", choices=["all", "train", "val"],
-                   help="evaluate only the training or validation part of a training list, split "
-                        "exactly as `facepoints train` does (for model selection without the test set)")
+    add_split_arguments(p, "for model selection without the test set")
     p.add_argument("--flip-test", action="store_true", help="average each prediction with its mirror image's")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
     p.add_argument("--stages", type=int, nargs="+",
                    help="coarse-to-fine models: evaluate after each of these stage counts (e.g. 1 2 3) "
                         "and print a per-stage table; default: the model's own count")

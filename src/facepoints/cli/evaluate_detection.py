@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import add_checkpoint_argument, add_model_arguments, input_guard, with_checkpoint
+from .common import add_checkpoint_argument, add_model_arguments, add_split_arguments, input_guard, with_checkpoint
 
 HELP = ("find faces with no boxes given: share found, NME on found faces, FR counting misses, ms per image on the "
         "list, its occluded copy, rotated copies and composite large photos; false detections on face-free images")
@@ -39,10 +39,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--small-sides", type=float, nargs="+", default=[80.0, 95.0],
                    help="tight-box sides (pixels) of the faces pasted into 640 x 480 frames (set 'small')")
     p.add_argument("--face-free", type=int, default=200, help="face-free images for the false detections")
-    p.add_argument("--split", default="all", choices=["all", "train", "val"],
-                   help="use only the training or validation part of a training list, split as facepoints train "
-                        "does (tune on val, never on the test list)")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
+    add_split_arguments(p, "tune on val, never on the test list")
     p.add_argument("--face-free-seed", type=int, default=0,
                    help="0: the reported face-free images; other seeds: a disjoint tuning set (other crops, noise)")
     p.add_argument("--every", type=int, default=1, help="use every k-th face of the list (quick runs)")

@@ -7,7 +7,7 @@ import argparse
 import json
 from pathlib import Path
 
-from .common import add_checkpoint_argument, add_model_arguments, input_guard, model_name
+from .common import add_checkpoint_argument, add_model_arguments, add_split_arguments, input_guard, model_name
 
 HELP = "NME and sigma on a test list and its synthetic occluded copy (face masks, pasted patches)"
 
@@ -20,10 +20,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--work-dir", type=Path, default=Path("evaluation/occluded"),
                    help="where the occluded copy is written (reused on later runs)")
     p.add_argument("--out", type=Path, default=Path("evaluation"), help="folder for the JSON")
-    p.add_argument("--split", default="all", choices=["all", "train", "val"],
-                   help="use only the training or validation part of a training list, split exactly as "
-                        "`facepoints train` does (for model selection without the test set)")
-    p.add_argument("--val-fraction", type=float, default=0.1, help="validation share used with --split")
+    add_split_arguments(p, "for model selection without the test set")
     p.add_argument("--flip-test", action="store_true",
                    help="average each prediction with its mirror image's; sigma becomes the spread of the "
                         "two-view mixture, so points the views disagree on count as less certain")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_checkpoint_argument, with_checkpoint
+from .common import add_checkpoint_argument, add_split_arguments, with_checkpoint
 
 HELP = "label image lists with a teacher model (flip-averaged) for distillation; writes lists a config trains on"
 
@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "inter-ocular distance (teachers with sigma)")
     p.add_argument("--copy", action="store_true", help="copy the images instead of linking to them")
     p.add_argument("--limit", type=int, help="only the first faces of each list")
+    add_split_arguments(p, "label only the training part so the list's validation faces stay unseen")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for the teacher (default 1)")
     p.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"])
 
@@ -40,7 +41,8 @@ def _label(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
     result = pseudo_label(args.lists, args.out, args.model, flip_test=not args.no_flip, max_sigma=args.max_sigma,
-                          copy=args.copy, limit=args.limit, threads=args.threads, backend=args.backend,
+                          copy=args.copy, limit=args.limit, split=args.split,
+                          val_fraction=args.val_fraction, threads=args.threads, backend=args.backend,
                           teacher_label=args.teacher)
     for item in result.lists:
         print(f"{item.list_path}: {item.written} faces from {item.source}"

@@ -20,6 +20,7 @@ import numpy as np
 from ..datasets.formats.pts import write_pts
 from ..datasets.formats.sigma import write_sigma
 from ..datasets.image_list import list_tag, read_image_list
+from ..datasets.splits import split_records
 from ..geometry import box_from_points
 from ..pipeline.images import load_image
 from ..pipeline.overwrite import OverwriteError
@@ -51,6 +52,7 @@ class PseudoLabelRun:
     max_sigma: float | None
     lists: list[PseudoLabelled]
     seconds: float
+    split: str = "all"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -85,11 +87,13 @@ def _place_image(image: Path, target: Path, copy: bool) -> None:
 def pseudo_label(sources: list[str | Path], out: str | Path, teacher: str, flip_test: bool = True,
                  max_sigma: float | None = None, copy: bool = False, limit: int | None = None,
                  threads: int | None = 1, backend: str = "auto", teacher_label: str | None = None,
+                 split: str = "all", val_fraction: float = 0.1,
                  progress: Callable[[int, int], None] | None = None) -> PseudoLabelRun:
     """Run registry model ``teacher`` (mirror-averaged with ``flip_test``) over every face of
     ``sources`` and write ``out/<tag>.txt`` with ``out/<tag>/<image path>`` (+ ``.pts``, ``.sigma``)
     per face, and ``out/pseudo_labels.json`` (naming the teacher ``teacher_label``, e.g. the checkpoint
-    a temporary registration came from); ``limit``: the first faces of each list only."""
+    a temporary registration came from); ``split``: only each list's training or validation part, split
+    as ``facepoints train`` does; ``limit``: the first faces of each list (or part) only."""
     from ..landmarker import Landmarker
 
     sources, out = [Path(s) for s in sources], Path(out)
@@ -99,7 +103,8 @@ def pseudo_label(sources: list[str | Path], out: str | Path, teacher: str, flip_
     if max_sigma is not None and "sigma" not in landmarker.capabilities.outputs:
         raise PseudoLabelError(f"max_sigma needs a teacher with a per-point sigma; {landmarker.card.name} has none")
     _check_out(out, sources)
-    records = {source: read_image_list(source, landmarker.scheme.name)[:limit] for source in sources}
+    records = {source: split_records(read_image_list(source, landmarker.scheme.name), split, val_fraction)[:limit]
+               for source in sources}
     left, right = landmarker.scheme.interocular
     start, written = time.perf_counter(), []
     out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +135,6 @@ def pseudo_label(sources: list[str | Path], out: str | Path, teacher: str, flip_
         (out / f"{tag}.txt").write_text("".join(f"{line}\n" for line in lines))
         written.append(PseudoLabelled(str(source), str(out / f"{tag}.txt"), len(lines), dropped, unreadable))
     run = PseudoLabelRun(teacher_label or landmarker.card.name, flip_test, max_sigma, written,
-                         round(time.perf_counter() - start, 1))
+                         round(time.perf_counter() - start, 1), split)
     (out / MANIFEST).write_text(json.dumps(run.to_dict(), indent=1) + "\n")
     return run
