@@ -112,3 +112,21 @@ def test_package_bad_input_is_one_line(tmp_path, capsys):
         lines = capsys.readouterr().err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("facepoints package: error: "), lines
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_started_from_a_registered_model_carries_its_chain(tmp_path, monkeypatch):
+    """A fine-tune of a shipped model (``init_checkpoint: atpn_lite0_68``, no such file) records the
+    shipped model's training commands and wall time before its own (regression: the chain took the
+    name for a path and wrote ``facepoints train configs/.yaml``)."""
+    from facepoints.registry.packaging import landmark_training
+
+    run = tiny_atpn_run(tmp_path, "tiny_ft")
+    checkpoint = Checkpoint.load(run / "best.pt")
+    checkpoint.config["init_checkpoint"] = "atpn_lite0_68"
+    (run / "log.jsonl").write_text('{"epoch": 1, "seconds": 60.0}\n')
+    monkeypatch.chdir(tmp_path)  # no atpn_lite0_68 file here: the name is the registered model
+    record = landmark_training(checkpoint, "", {})
+    shipped = get_card("atpn_lite0_68").training
+    assert record["command"] == f"{shipped['command']} && facepoints train configs/tiny_ft.yaml"
+    assert record["started_from"] == "atpn_lite0_68"
+    assert record["wall_minutes"] == round(shipped["wall_minutes"] + 1.0, 1)

@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 
 from ..home import check_name
-from . import _shipped, list_models
+from . import _shipped, get_card, list_models
 from .export import export_model_files
 from .card import ModelCard, sha256_of
 from .checkpoint import Checkpoint
@@ -55,16 +55,20 @@ def training_minutes(log: Path) -> float | None:
     return round(sum(r.get("seconds", 0) for r in rows) / 60, 1)
 
 
-def training_chain(run_dir: Path, cfg: dict) -> list[Path]:
+def training_chain(run_dir: Path, cfg: dict) -> tuple[list[Path], str | None]:
     """The run folders behind a checkpoint, first stage first: each fine-tuning run
-    (``init_checkpoint``) is preceded by the run it started from (read from its config.json)."""
+    (``init_checkpoint``) is preceded by the run it started from (read from its config.json); and
+    the registered model the first run started from (``init_checkpoint: atpn_lite0_68``), if any."""
     chain = [run_dir]
     while cfg.get("init_checkpoint"):
-        parent = Path(cfg["init_checkpoint"]).parent
+        start = str(cfg["init_checkpoint"])
+        if not Path(start).exists() and start in list_models():
+            return chain, start
+        parent = Path(start).parent
         chain.insert(0, parent)
         config_file = parent / "config.json"
         cfg = json.loads(config_file.read_text()) if config_file.is_file() else {}
-    return chain
+    return chain, None
 
 
 def config_path(run_dir: Path) -> str:
@@ -78,7 +82,13 @@ def config_path(run_dir: Path) -> str:
 def landmark_training(checkpoint: Checkpoint, notes: str, old: dict) -> dict:
     """The card's training record of a landmark checkpoint from ``facepoints train``."""
     cfg = checkpoint.config
-    run_dirs = training_chain(checkpoint.path.parent, cfg)
+    run_dirs, base = training_chain(checkpoint.path.parent, cfg)
+    commands = [f"facepoints train {config_path(Path(d))}" for d in run_dirs]
+    minutes = sum(training_minutes(Path(d) / "log.jsonl") or 0 for d in run_dirs)
+    if base:  # the registered model's own chain comes first
+        before = get_card(base).training
+        commands.insert(0, before.get("command", f"(the registered model {base})"))
+        minutes += before.get("wall_minutes") or 0
     return {
         "data": cfg.get("train_lists", []), "data_root": cfg.get("data_root"),
         "validation": (f"{cfg['val_fraction']:.0%} of the first list, split by file-name hash"
@@ -86,9 +96,10 @@ def landmark_training(checkpoint: Checkpoint, notes: str, old: dict) -> dict:
         "config": {**cfg, "model": {k: v for k, v in cfg["model"].items() if k not in BRANCH_METRICS}},
         "epochs_completed": None if checkpoint.epoch is None else checkpoint.epoch + 1,
         "best_val_nme": checkpoint.best,
-        "wall_minutes": round(sum(training_minutes(Path(d) / "log.jsonl") or 0 for d in run_dirs), 1),
+        "wall_minutes": round(minutes, 1),
         "machine": "2 CPU cores (x86_64), PyTorch CPU build, no GPU",
-        "command": " && ".join(f"facepoints train {config_path(Path(d))}" for d in run_dirs),
+        "command": " && ".join(commands),
+        **({"started_from": base} if base else {}),
         "notes": notes or old.get("training", {}).get("notes", ""),
     }
 
