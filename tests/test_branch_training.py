@@ -11,6 +11,7 @@ from facepoints import Landmarker
 from facepoints.cli.main import main
 from facepoints.registry import create_model, unregister_model
 from facepoints.training.checkpoint import load_checkpoint, register_checkpoint
+from run_helpers import tiny_atpn_run
 
 
 @pytest.mark.slow  # end to end, several seconds: run by .ci/run (pytest -m slow)
@@ -72,3 +73,19 @@ def test_train_branches_tiny_run_resumes_and_packages(data_root, tmp_path, astro
         if key.startswith("pose_branch."):
             torch.testing.assert_close(state["model"][key], value, rtol=0, atol=0)
     assert state["branches"]["validation"]["pose"]["kept_from"] == "atpn_lite0_68"
+
+
+def test_a_checkpoint_base_brings_its_whole_training_record(tmp_path, monkeypatch):
+    """Branches trained on a ``facepoints train`` checkpoint (not a registered model) keep that run's
+    config, command and wall time for the card (regression: only its epoch count and best NME were
+    kept, so the packaged card had no training config or command)."""
+    from facepoints.training.branch_setup import load_landmark_base
+
+    run = tiny_atpn_run(tmp_path, "tiny_base")
+    (run / "log.jsonl").write_text('{"epoch": 1, "seconds": 120.0}\n')
+    monkeypatch.chdir(tmp_path)
+    _, cfg, record, sha = load_landmark_base(str(run / "best.pt"))
+    assert record["config"]["name"] == cfg["name"] == "tiny_base"
+    assert record["command"] == "facepoints train configs/tiny_base.yaml"
+    assert record["epochs_completed"] == 5 and record["best_val_nme"] == 0.05 and record["wall_minutes"] == 2.0
+    assert len(sha) == 64

@@ -14,7 +14,8 @@ from ..datasets.splits import split_train_val
 from ..models import ATPN, ATPNConfig
 from ..pipeline.crop import CropSpec
 from ..registry import create_model, get_card, sha256_of
-from ..registry.checkpoint import (CheckpointError, architecture_of, checkpoint_network, save_atomic,
+from ..registry.packaging import landmark_training
+from ..registry.checkpoint import (Checkpoint, CheckpointError, architecture_of, checkpoint_network, save_atomic,
                                    training_checkpoint)
 from ..schemes import get_scheme
 from .branch_config import BranchConfig
@@ -23,8 +24,9 @@ from .pose_labels import describe_labels, mean_face_3d
 
 
 def load_landmark_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
-    """(landmark model, its training config, its card's training record or None, weights sha256)
-    for a registry name or a ``facepoints train`` checkpoint."""
+    """(landmark model, its training config, its training record as a card holds it, weights
+    sha256) for a registry name or a ``facepoints train`` checkpoint (its run chain, commands and
+    wall time read as ``facepoints package`` reads them)."""
     if Path(base).suffix == ".pt" and Path(base).is_file():
         state = training_checkpoint(base)
         cfg = state["config"]
@@ -33,8 +35,7 @@ def load_landmark_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
         landmarks = {k: v for k, v in state["model"].items() if not _is_branch(k)}
         _, model = checkpoint_network({"config": {"model": {**cfg["model"], "pose": False, "tracking": False}},
                                        "model": landmarks}, base)
-        record = {"epochs_completed": int(state.get("epoch", 0)) + 1, "best_val_nme": state.get("best")}
-        return model.eval(), cfg, record, sha256_of(base)
+        return model.eval(), cfg, landmark_training(Checkpoint.load(base), "", {}), sha256_of(base)
     card = get_card(base)
     if "config" not in card.training:
         raise ValueError(f"model {base}: its card records no training config")
