@@ -226,6 +226,9 @@ def test_split_is_independent_of_list_order():
     assert split_records(recs, "all", 0.25) == recs
     with pytest.raises(ValueError, match="all, train or val"):
         split_records(recs, "test", 0.25)
+    for bad in (-0.1, 1.5):  # a fraction outside 0..1 would silently empty or fill a part
+        with pytest.raises(ValueError, match="from 0 to 1"):
+            split_records(recs, "train", bad)
 
 
 def test_image_list_reads_one_based_pts(tmp_path):

@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 import torch
 
 from facepoints import Landmarker
@@ -118,3 +117,14 @@ def test_split_labels_only_that_part_of_each_list(tiny_list, tmp_path_factory, c
         expected = [r.image_path.name for r in split_records(records, split, fraction)]
         assert [r.image_path.name for r in read_image_list(out / "src_list.txt")] == expected
         assert json.loads((out / "pseudo_labels.json").read_text())["split"] == split
+
+
+def test_an_empty_part_or_a_fraction_outside_0_1_is_refused(tiny_list, tmp_path_factory, capsys):
+    out = tmp_path_factory.mktemp("empty") / "none"
+    assert main(["pseudo-label", str(tiny_list), "--out", str(out), "--split", "train", "--val-fraction", "1"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("facepoints pseudo-label: error: no faces to label in ") and "train part" in line
+    assert not out.exists()
+    assert main(["pseudo-label", str(tiny_list), "--out", str(out), "--split", "val", "--val-fraction", "2"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.endswith("the validation fraction must be from 0 to 1, got 2") and not out.exists()

@@ -26,4 +26,6 @@ def split_records(records: Sequence[FaceRecord], split: str, val_fraction: float
         return list(records)
     if split not in ("train", "val"):
         raise ValueError(f"split must be all, train or val, not {split!r}")
+    if not 0.0 <= val_fraction <= 1.0:
+        raise ValueError(f"the validation fraction must be from 0 to 1, got {val_fraction:g}")
     return split_train_val(records, val_fraction)[split == "val"]

@@ -105,6 +105,10 @@ def pseudo_label(sources: list[str | Path], out: str | Path, teacher: str, flip_
     _check_out(out, sources)
     records = {source: split_records(read_image_list(source, landmarker.scheme.name), split, val_fraction)[:limit]
                for source in sources}
+    empty = [str(source) for source, faces in records.items() if not faces]
+    if empty:
+        raise PseudoLabelError(f"no faces to label in {', '.join(empty)}"
+                               + ("" if split == "all" else f" (its {split} part at val_fraction {val_fraction:g})"))
     left, right = landmarker.scheme.interocular
     start, written = time.perf_counter(), []
     out.mkdir(parents=True, exist_ok=True)
