@@ -14,28 +14,28 @@ from ..datasets.splits import split_train_val
 from ..models import ATPN, ATPNConfig
 from ..pipeline.crop import CropSpec
 from ..registry import create_model, get_card, sha256_of
-from ..registry.packaging import landmark_training
 from ..registry.checkpoint import (Checkpoint, CheckpointError, architecture_of, checkpoint_network, save_atomic,
                                    training_checkpoint)
+from ..registry.packaging import landmark_training
 from ..schemes import get_scheme
 from .branch_config import BranchConfig
 from .branch_data import FeatureExtractor, build_cached, cache_key, confidence_samples, pose_samples
 from .pose_labels import describe_labels, mean_face_3d
 
 
-def load_landmark_base(base: str) -> tuple[ATPN, dict, dict | None, str]:
+def load_landmark_base(base: str) -> tuple[ATPN, dict, dict, str]:
     """(landmark model, its training config, its training record as a card holds it, weights
     sha256) for a registry name or a ``facepoints train`` checkpoint (its run chain, commands and
     wall time read as ``facepoints package`` reads them)."""
     if Path(base).suffix == ".pt" and Path(base).is_file():
-        state = training_checkpoint(base)
-        cfg = state["config"]
+        checkpoint = Checkpoint.load(base)
+        cfg = checkpoint.config
         if architecture_of(cfg) != "atpn":
             raise CheckpointError(f"{base}: branches train on an ATPN landmark model, not {cfg['architecture']}")
-        landmarks = {k: v for k, v in state["model"].items() if not _is_branch(k)}
+        landmarks = {k: v for k, v in checkpoint.weights.items() if not _is_branch(k)}
         _, model = checkpoint_network({"config": {"model": {**cfg["model"], "pose": False, "tracking": False}},
                                        "model": landmarks}, base)
-        return model.eval(), cfg, landmark_training(Checkpoint.load(base), "", {}), sha256_of(base)
+        return model.eval(), cfg, landmark_training(checkpoint, "", {}), sha256_of(base)
     card = get_card(base)
     if "config" not in card.training:
         raise ValueError(f"model {base}: its card records no training config")
