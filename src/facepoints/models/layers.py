@@ -64,7 +64,8 @@ class SqueezeExcite(nn.Module):
 
 def coord_channels(x: torch.Tensor) -> torch.Tensor:
     """``x`` with two extra channels holding x and y coordinates in [-1, 1]."""
-    n, _, h, w = x.shape
+    # int(): traced for ONNX the grid size is fixed, so the coordinates become constants
+    n, h, w = x.shape[0], int(x.shape[-2]), int(x.shape[-1])
     ys = _unit_range(h, x).view(1, 1, h, 1).expand(n, 1, h, w)
     xs = _unit_range(w, x).view(1, 1, 1, w).expand(n, 1, h, w)
     return torch.cat([x, xs, ys], dim=1)

@@ -18,6 +18,7 @@ from torch import nn
 
 from ..pipeline.runtime import PLANE_ANCHORS_KEY
 from .card import sha256_of
+from .onnx_fold import fold_pads_into_convs
 from .onnx_half import store_weights_half
 
 
@@ -52,7 +53,8 @@ def output_names(network: nn.Module, size: int) -> list[str]:
 
 def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17,
                 named_weights: bool = False) -> list[str]:
-    """Write ``network`` (eval mode) to ``path`` with a dynamic batch axis; returns the output names.
+    """Write ``network`` (eval mode) to ``path`` with a dynamic batch axis, "same" paddings folded into
+    their convolutions (``onnx_fold``); returns the output names.
     A network that takes plane points (TUFA) gets a second input, ``points`` (P, 2), any P, and its
     landmark sets' plane anchors in the file's metadata (``PLANE_ANCHORS_KEY``). ``named_weights``:
     the file also holds the whole PyTorch state (``onnx_state``: no constant folding, so every
@@ -73,6 +75,7 @@ def export_onnx(network: nn.Module, size: int, path: str | Path, opset: int = 17
         warnings.simplefilter("ignore")
         torch.onnx.export(module, inputs, str(path), input_names=input_names, output_names=names,
                           dynamic_axes=axes, opset_version=opset, dynamo=False, **folding)
+    fold_pads_into_convs(path)
     if network.capabilities.takes_points:
         _store_anchors(path, {name: network.anchors(name).detach().tolist() for name in network.schemes})
     if named_weights:
