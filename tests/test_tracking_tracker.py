@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from facepoints.datasets.synthetic_video import ClipSpec, make_clip
-from facepoints.evaluation.stability import frame_errors, replay_smoothing, trace_clip
+from facepoints.evaluation.stability import frame_errors, replay_smoothing, summarise_traces, trace_clip
 from facepoints.geometry import box_from_points
 from facepoints.schemes import get_scheme
 from facepoints.tracking import FaceTracker, FrameResult, TrackerConfig
@@ -51,6 +51,15 @@ def test_tracker_follows_a_moving_face_with_few_detector_runs(trace, clip):
     assert np.nanmax(nme) < 0.2
     motion = np.linalg.norm(np.diff(clip.truth, axis=0), axis=-1).mean()
     assert motion > 0.5  # the face really moves: pixels per point per frame
+
+
+def test_the_step_time_splits_into_network_and_tracker(trace, landmarker):
+    runtime = landmarker.runtime
+    assert trace.network_ms is not None and (trace.network_ms > 0).all()  # a network call on every frame
+    assert (trace.network_ms < trace.step_ms).all()  # the step holds the network call and its own work
+    summary = summarise_traces([trace], get_scheme("ibug68"))["ms_per_face_frame"]
+    assert 0 < summary["network_median"] < summary["median"]
+    assert landmarker.runtime is runtime  # the timing wrapper is gone afterwards
 
 
 def test_smoothing_lowers_jitter_and_replays_exactly(trace):

@@ -47,22 +47,22 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
 
     Rows with NaN in either set are ignored; fewer than two usable points give the pure
     translation between the centroids (or the identity)."""
-    s, d = np.asarray(src, np.float64).reshape(-1, 2), np.asarray(dst, np.float64).reshape(-1, 2)
-    w = np.ones(len(s)) if weights is None else np.asarray(weights, np.float64).reshape(-1)
-    ok = np.isfinite(s).all(1) & np.isfinite(d).all(1) & (w > 0)
-    if not ok.all():
-        s, d, w = s[ok], d[ok], w[ok]
+    s = np.ascontiguousarray(src, np.float64).reshape(-1, 2)
+    d = np.ascontiguousarray(dst, np.float64).reshape(-1, 2)
+    w = None if weights is None else np.asarray(weights, np.float64).reshape(-1)
+    if w is not None or not (np.isfinite(s).all() and np.isfinite(d).all()):
+        w = np.ones(len(s)) if w is None else w
+        ok = np.isfinite(s).all(1) & np.isfinite(d).all(1) & (w > 0)
+        s, d, w = np.ascontiguousarray(s[ok]), np.ascontiguousarray(d[ok]), w[ok] / max(float(w[ok].sum()), 1e-12)
     if len(s) == 0:
         return np.hstack([np.eye(2), np.zeros((2, 1))])
-    w = w / max(float(w.sum()), 1e-12)
-    ms, md = w @ s, w @ d
-    sc, dc = s - ms, d - md
-    ws = sc * w[:, None]
-    var = float((ws * sc).sum())
+    # complex form of 2-D Procrustes: dst ~ z * src + t, z = a + ib = scale * exp(i angle)
+    zs, zd = s.view(np.complex128).ravel(), d.view(np.complex128).ravel()
+    ms, md = (zs.mean(), zd.mean()) if w is None else (w @ zs, w @ zd)
+    sc, dc = zs - ms, zd - md
+    var = float((sc.real ** 2 + sc.imag ** 2) @ (np.full(len(s), 1.0 / len(s)) if w is None else w))
     if len(s) < 2 or var < 1e-12:
-        return np.hstack([np.eye(2), (md - ms)[:, None]])
-    # complex form of 2-D Procrustes: dst ~ z * src, z = a + ib = scale * exp(i angle)
-    a = float((ws * dc).sum()) / var
-    b = float(ws[:, 0] @ dc[:, 1] - ws[:, 1] @ dc[:, 0]) / var
-    lin = np.array([[a, -b], [b, a]])
-    return np.hstack([lin, (md - lin @ ms)[:, None]])
+        return np.hstack([np.eye(2), np.array([[(md - ms).real], [(md - ms).imag]])])
+    z = complex((np.conj(sc) * (1.0 / len(s) if w is None else w)) @ dc) / var
+    t = md - z * ms
+    return np.array([[z.real, -z.imag, t.real], [z.imag, z.real, t.imag]])
