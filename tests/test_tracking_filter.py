@@ -159,3 +159,12 @@ def test_rigid_shape_mode_beats_per_point_filtering_on_a_moving_rigid_face():
 def test_smoothing_mode_is_validated():
     with pytest.raises(ValueError, match="mode"):
         SmoothingConfig(mode="nope")
+
+
+def test_trust_median_is_numpys_median():
+    from facepoints.tracking.point_trust import _median
+
+    rng = np.random.default_rng(3)
+    for n in (1, 2, 67, 68):
+        values = rng.random(n)
+        assert _median(values) == float(np.median(values))

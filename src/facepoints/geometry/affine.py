@@ -58,11 +58,12 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
         return np.hstack([np.eye(2), np.zeros((2, 1))])
     # complex form of 2-D Procrustes: dst ~ z * src + t, z = a + ib = scale * exp(i angle)
     zs, zd = s.view(np.complex128).ravel(), d.view(np.complex128).ravel()
-    ms, md = (zs.mean(), zd.mean()) if w is None else (w @ zs, w @ zd)
+    w = np.full(len(s), 1.0 / len(s)) if w is None else w
+    ms, md = w @ zs, w @ zd
     sc, dc = zs - ms, zd - md
-    var = float((sc.real ** 2 + sc.imag ** 2) @ (np.full(len(s), 1.0 / len(s)) if w is None else w))
+    var = float(w @ (sc.real * sc.real + sc.imag * sc.imag))
     if len(s) < 2 or var < 1e-12:
         return np.hstack([np.eye(2), np.array([[(md - ms).real], [(md - ms).imag]])])
-    z = complex((np.conj(sc) * (1.0 / len(s) if w is None else w)) @ dc) / var
+    z = complex((w * np.conj(sc)) @ dc) / var
     t = md - z * ms
     return np.array([[z.real, -z.imag, t.real], [z.imag, z.real, t.imag]])

@@ -22,7 +22,7 @@ class ConstantVelocityKalman:
         """Forget the past: the next sample passes through unchanged."""
         self._x: np.ndarray | None = None   # (C,) value
         self._v: np.ndarray | None = None   # (C,) rate
-        self._p: np.ndarray | None = None   # (3, C): var x, cov xv, var v
+        self._p: tuple[np.ndarray, ...] | None = None   # (C,) each: var x, cov xv, var v
         self._t: float | None = None
 
     @property
@@ -33,12 +33,12 @@ class ConstantVelocityKalman:
     def __call__(self, z: np.ndarray, t: float, q: np.ndarray | float, r: np.ndarray | float) -> np.ndarray:
         """Filter sample ``z`` (C,) taken at ``t`` seconds; returns the filtered value (C,)."""
         z = np.asarray(z, np.float64).ravel()
-        q = np.broadcast_to(np.asarray(q, np.float64), z.shape)
-        r = np.broadcast_to(np.asarray(r, np.float64), z.shape)
+        q = np.asarray(q, np.float64) + np.zeros_like(z)  # scalar or (C,): (C,)
+        r = np.asarray(r, np.float64) + np.zeros_like(z)
         if self._x is None or self._x.shape != z.shape:
             self._x, self._v, self._t = z.copy(), np.zeros_like(z), float(t)
             # unknown rate: a wide prior lets the first frames learn it
-            self._p = np.stack([r, np.zeros_like(z), r * 1e4])
+            self._p = (r, np.zeros_like(z), r * 1e4)
             return z.copy()
         dt = float(t) - self._t
         if not dt > 0:
@@ -56,5 +56,5 @@ class ConstantVelocityKalman:
         innovation = z - x
         self._x = x + kx * innovation
         self._v = self._v + kv * innovation
-        self._p = np.stack([(1 - kx) * pxx, (1 - kx) * pxv, pvv - kv * pxv])
+        self._p = ((1 - kx) * pxx, (1 - kx) * pxv, pvv - kv * pxv)
         return self._x.copy()

@@ -68,7 +68,7 @@ class OneEuroFilter:
             raise ValueError(f"sample times must increase: got {t} after {self._t}")
         dx = (x - self._x) / dt
         self._dx = self._dx + smoothing_factor(self.d_cutoff, dt) * (dx - self._dx)
-        speed = np.linalg.norm(self._dx, axis=-1, keepdims=True) / max(float(scale), 1e-9)
+        speed = np.sqrt((self._dx * self._dx).sum(axis=-1, keepdims=True)) / max(float(scale), 1e-9)  # = norm
         cutoff = self.min_cutoff + self.beta * speed
         if trust is not None:
             cutoff = cutoff * np.asarray(trust, np.float64).reshape(-1, 1)

@@ -111,6 +111,7 @@ class LandmarkSmoother:
         self._trust = PointTrust(c.trust, c.trust_limits, c.noise_halflife)
         self._time: float | None = None
         self._reference: np.ndarray | None = None
+        self._reference_frame: tuple[float, np.ndarray] = (1.0, np.zeros(2))  # its box side and centre
 
     def __call__(self, points: np.ndarray, time: float, sigma: np.ndarray | None = None,
                  confidence: float | None = None) -> np.ndarray:
@@ -122,7 +123,7 @@ class LandmarkSmoother:
             return points.astype(np.float32)
         dt = 0.0 if self._time is None else time - self._time
         self._time = time
-        scale = max(float(np.ptp(points, axis=0).max()), 1.0)  # the tight box's longer side
+        scale = _box_side(points)  # the tight box's longer side
         trust = self._trust(points, scale, dt, sigma, confidence)
         if self.config.mode == "points":
             return self._filter(points, time, scale, trust).astype(np.float32)
@@ -134,7 +135,7 @@ class LandmarkSmoother:
         if c.mode == "kalman":
             rate = self._kalman.rate
             speed = 0.0 if rate is None else np.linalg.norm(rate.reshape(params.shape), axis=-1, keepdims=True) / scale
-            q = np.broadcast_to(((c.motion_noise + c.motion_beta * speed) * scale) ** 2, params.shape)
+            q = ((c.motion_noise + c.motion_beta * speed) * scale) ** 2 * np.ones(params.shape)
             r = (c.measurement_noise * scale) ** 2
             return self._kalman(params.ravel(), time, q.ravel(), r).reshape(params.shape)
         return self._filter(params, time, scale)
@@ -143,12 +144,12 @@ class LandmarkSmoother:
         """Filter the similarity motion and the face-frame shape separately, then recompose."""
         if self._reference is None or len(self._reference) != len(points):
             self._reference = points.copy()
+            self._reference_frame = _box_side(points), points.mean(axis=0)
         ref = self._reference
+        ref_scale, centre = self._reference_frame
         motion = fit_similarity(ref, points)  # reference frame -> this frame
         shape = apply_affine(invert_affine(motion), points).astype(np.float64)
-        ref_scale = max(float(np.ptp(ref, axis=0).max()), 1.0)
         shape = self._shape_filter(shape, time, ref_scale, trust)
-        centre = ref.mean(axis=0)
         # motion as two "points" in pixels: the moved reference centre and the linear part x size
         moved = motion[:, :2] @ centre + motion[:, 2]
         linear = np.array([motion[0, 0], motion[1, 0]]) * ref_scale
@@ -157,3 +158,9 @@ class LandmarkSmoother:
         lin = np.array([[a, -b], [b, a]])
         recomposed = np.hstack([lin, (smooth[0] - lin @ centre)[:, None]])
         return apply_affine(recomposed, shape).astype(np.float64)
+
+
+def _box_side(points: np.ndarray) -> float:
+    """The longer side of the points' tight box, at least 1 pixel."""
+    return max(float((points.max(axis=0) - points.min(axis=0)).max()), 1.0)
+
