@@ -198,6 +198,10 @@ def test_models_card_is_a_readable_summary(capsys, name):
     assert f"{100 * card.metrics['overall']['nme']:.2f} %" in text  # the headline NME ...
     assert f"      $ {card.metrics['command']}" in lines  # ... with its command, whole on one line
     assert f"$ {card.speed['command']}" in text
+    for key, note in card.speed.items():  # a re-export timed against the old file: its ratio and command
+        if isinstance(note, dict):
+            assert f"{note['ratio_median']:.2f}x the previous file's median time" in text
+            assert f"      $ {note['command']}" in lines
     for runtime, info in card.weights.items():
         assert info["file"] in text and info["sha256"] in text
 

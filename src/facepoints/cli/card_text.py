@@ -113,8 +113,13 @@ def _metric_lines(metrics: dict, config: dict) -> list[str]:
 
 
 def _speed_lines(speed: dict) -> list[str]:
-    lines = []
+    lines, notes = [], []
     for kind, rows in speed.items():
+        if isinstance(rows, dict) and "ratio_median" in rows:  # the same weights re-exported, timed against the old file
+            notes.append(f"  {kind.replace('_', ' ')} ({rows.get('date', '?')}): {rows['ratio_median']:.2f}x the "
+                         f"previous file's median time; {rows.get('change', '')}")
+            if rows.get("command"):
+                notes.append(f"      $ {rows['command']}")
         if not isinstance(rows, list):
             continue
         for r in rows:
@@ -122,4 +127,4 @@ def _speed_lines(speed: dict) -> list[str]:
                          f"{r.get('threads', '?')} thread(s), batch {r.get('batch', '?')})")
     if lines and speed.get("command"):
         lines.append(f"      $ {speed['command']}")
-    return lines
+    return lines + notes
