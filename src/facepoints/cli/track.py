@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..pipeline.overwrite import OutputGuard
+from ..pipeline.overwrite import OutputGuard, check_new_file
 from .common import add_checkpoint_argument, add_model_arguments, with_checkpoint
 from .quiet import native_stderr_silenced
 
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     guard = OutputGuard(inputs + ([args.checkpoint] if args.checkpoint else []))
     for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written
         if path is not None:
-            guard.claim(path, label)
+            check_new_file(guard.claim(path, label), label)  # an earlier result is never replaced
     smoothing = "off" if args.no_smoothing else args.smoothing
     config = TrackerConfig(redetect_every=args.redetect_every, smoothing=smoothing)
     with native_stderr_silenced():
