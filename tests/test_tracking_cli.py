@@ -194,3 +194,12 @@ def test_stability_refuses_bad_settings_before_work(tmp_path, tiny_list, capsys,
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("facepoints stability: error: ") and message in lines[0], lines
     assert captured.out == "" and blocker.read_text() == "keep me\n" and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--max-frames", "0"), ("--max-frames", "-3"), ("--redetect-every", "0")])
+def test_bad_counts_are_named_by_their_option(tmp_path, clip_mp4, capsys, flag, value):
+    """Regression: the errors named Python fields ('max_frames', 'redetect_every and search_every')."""
+    jsonl = tmp_path / "frames.jsonl"
+    assert main(["track", str(clip_mp4), "--json", str(jsonl), flag, value, "--no-progress"]) == 2
+    assert one_error_line(capsys.readouterr().err).endswith(f"error: {flag} must be >= 1, got {value}")
+    assert not jsonl.exists()
