@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -203,3 +206,27 @@ def test_bad_counts_are_named_by_their_option(tmp_path, clip_mp4, capsys, flag, 
     assert main(["track", str(clip_mp4), "--json", str(jsonl), flag, value, "--no-progress"]) == 2
     assert one_error_line(capsys.readouterr().err).endswith(f"error: {flag} must be >= 1, got {value}")
     assert not jsonl.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl-C reaches a POSIX process group")
+def test_ctrl_c_keeps_both_outputs_and_says_interrupted(tmp_path, astronaut):
+    """Regression: Ctrl-C reached ffmpeg too (the terminal signals the whole process group), which
+    closed the video itself; track then reported "ffmpeg could not write the video: exit code 255"
+    (exit 2) instead of the interruption."""
+    still = astronaut_window(astronaut)
+    clip = tmp_path / "long.mp4"
+    write_video(clip, (np.roll(still, i % 40, axis=1) for i in range(600)), fps=FPS)
+    out, jsonl = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "facepoints", "track", str(clip), "--out", str(out), "--json",
+                             str(jsonl), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as a terminal would start it
+    deadline = time.monotonic() + 120
+    while not (jsonl.exists() and jsonl.read_text().count("\n") >= 5) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: every process of the group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines() == ["facepoints: interrupted"], err
+    lines = jsonl.read_text().splitlines()
+    assert 5 <= len(lines) < 600  # the video was finished, not cut (the key may fall between the two writes)
+    assert len(lines) - 1 <= len(decode_all(out)) <= len(lines)
