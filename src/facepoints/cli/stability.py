@@ -66,6 +66,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--clips and --per-band must be >= 1, got {args.clips} and {args.per_band}")
     if args.frames is not None and args.frames < 2:
         raise ValueError(f"--frames must be >= 2, got {args.frames}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.out.exists() and not args.out.is_dir():
         raise ValueError(f"--out {args.out}: is a file; --out names a folder")
     check_folder_writable(args.out, f"--out {args.out}")
