@@ -185,7 +185,7 @@ def test_threads_below_one_are_refused(tmp_path, clip_mp4, capsys, threads):
     (["--frames", "0"], "--frames must be >= 2, got 0"),
     (["--seed", "-1"], "--seed must be >= 0, got -1"),
     (["--motion-prediction", "nan"], "motion_prediction must be >= 0"),
-    (["--out", "{file}"], "is a file; --out names a folder")])
+    (["--out", "{file}"], "results.txt is a file, not a folder")])
 def test_stability_refuses_bad_settings_before_work(tmp_path, tiny_list, capsys, flags, message):
     """Regression: `--frames 0` ran the default 120 frames, `--seed -1` ended in NumPy's 'expected non-negative
     integer' after the model loaded; `--motion-prediction nan` ended in 'the affine
