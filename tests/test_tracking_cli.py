@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 
 import cv2
 import numpy as np
@@ -139,3 +142,93 @@ def test_stability_bands_writes_a_table_per_band(tmp_path, tiny_list, capsys):
     assert report["smoothing"]["measurement_noise"] == 0.005 and "--smoothing light" in report["command"]
     assert (out / js.name.replace(".json", ".png")).stat().st_size > 10_000
     assert "| band |" in (out / js.name.replace(".json", ".md")).read_text()
+
+
+@pytest.mark.parametrize("flag, name", [("--json", "frames.jsonl"), ("--out", "annotated.mp4"),
+                                        ("--json", "folder"), ("--out", "folder.mp4")])
+def test_existing_outputs_are_refused_and_left_as_they_were(tmp_path, clip_mp4, capsys, flag, name):
+    """Regression: `track clip.mp4 --json old.jsonl` silently replaced an earlier result (and any file)."""
+    target = tmp_path / name
+    if "folder" in name:
+        target.mkdir()
+    else:
+        target.write_text("an earlier result\n")
+    assert main(["track", str(clip_mp4), flag, str(target), "--no-progress"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{flag} {target}" in line and ("exists" in line or "is a folder" in line)
+    assert target.is_dir() if "folder" in name else target.read_text() == "an earlier result\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+
+
+@pytest.mark.parametrize("flag, name", [("--json", "frames.jsonl"), ("--out", "annotated.mp4")])
+def test_an_output_under_a_file_is_refused_before_work(tmp_path, clip_mp4, capsys, flag, name):
+    """Regression: `--json notes.txt/f.jsonl` failed with '[Errno 17] File exists: ...' after the model loaded."""
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("notes\n")
+    other = ["--json", str(tmp_path / "ok.jsonl")] if flag == "--out" else []
+    assert main(["track", str(clip_mp4), flag, str(blocker / "sub" / name), *other, "--no-progress"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert f"{flag} {blocker / 'sub' / name}" in line and f"{blocker} is a file, not a folder" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"] and blocker.read_text() == "notes\n"
+
+
+@pytest.mark.parametrize("threads", ["0", "-1"])
+def test_threads_below_one_are_refused(tmp_path, clip_mp4, capsys, threads):
+    """Regression: `--threads 0` and `--threads -1` were accepted (ONNX Runtime's default threads, silently)."""
+    jsonl = tmp_path / "frames.jsonl"
+    assert main(["track", str(clip_mp4), "--json", str(jsonl), "--threads", threads, "--no-progress"]) == 2
+    assert f"threads must be >= 1, got {threads}" in one_error_line(capsys.readouterr().err)
+    assert not jsonl.exists()
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--frames", "0"], "--frames must be >= 2, got 0"),
+    (["--seed", "-1"], "--seed must be >= 0, got -1"),
+    (["--motion-prediction", "nan"], "motion_prediction must be >= 0"),
+    (["--out", "{file}"], "results.txt is a file, not a folder")])
+def test_stability_refuses_bad_settings_before_work(tmp_path, tiny_list, capsys, flags, message):
+    """Regression: `--frames 0` ran the default 120 frames, `--seed -1` ended in NumPy's 'expected non-negative
+    integer' after the model loaded; `--motion-prediction nan` ended in 'the affine
+    matrix is singular' and `--out FILE` in '[Errno 17] File exists', both after the whole benchmark ran."""
+    blocker = tmp_path / "results.txt"
+    blocker.write_text("keep me\n")
+    argv = ["stability", str(tiny_list), "--clips", "1", "--frames", "3", "--out", str(tmp_path / "runs"),
+            *[f.format(file=blocker) for f in flags], "--no-progress"]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("facepoints stability: error: ") and message in lines[0], lines
+    assert captured.out == "" and blocker.read_text() == "keep me\n" and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("flag, value", [("--max-frames", "0"), ("--max-frames", "-3"), ("--redetect-every", "0")])
+def test_bad_counts_are_named_by_their_option(tmp_path, clip_mp4, capsys, flag, value):
+    """Regression: the errors named Python fields ('max_frames', 'redetect_every and search_every')."""
+    jsonl = tmp_path / "frames.jsonl"
+    assert main(["track", str(clip_mp4), "--json", str(jsonl), flag, value, "--no-progress"]) == 2
+    assert one_error_line(capsys.readouterr().err).endswith(f"error: {flag} must be >= 1, got {value}")
+    assert not jsonl.exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Ctrl-C reaches a POSIX process group")
+def test_ctrl_c_keeps_both_outputs_and_says_interrupted(tmp_path, astronaut):
+    """Regression: Ctrl-C reached ffmpeg too (the terminal signals the whole process group), which
+    closed the video itself; track then reported "ffmpeg could not write the video: exit code 255"
+    (exit 2) instead of the interruption."""
+    still = astronaut_window(astronaut)
+    clip = tmp_path / "long.mp4"
+    write_video(clip, (np.roll(still, i % 40, axis=1) for i in range(600)), fps=FPS)
+    out, jsonl = tmp_path / "annotated.mp4", tmp_path / "frames.jsonl"
+    proc = subprocess.Popen([sys.executable, "-m", "facepoints", "track", str(clip), "--out", str(out), "--json",
+                             str(jsonl), "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as a terminal would start it
+    deadline = time.monotonic() + 120
+    while not (jsonl.exists() and jsonl.read_text().count("\n") >= 5) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C: every process of the group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and err.strip().splitlines() == ["facepoints: interrupted"], err
+    lines = jsonl.read_text().splitlines()
+    assert 5 <= len(lines) < 600  # the video was finished, not cut (the key may fall between the two writes)
+    assert len(lines) - 1 <= len(decode_all(out)) <= len(lines)

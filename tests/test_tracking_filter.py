@@ -168,3 +168,27 @@ def test_trust_median_is_numpys_median():
     for n in (1, 2, 67, 68):
         values = rng.random(n)
         assert _median(values) == float(np.median(values))
+
+
+@pytest.mark.parametrize("field, value", [("measurement_noise", float("nan")), ("measurement_noise", float("inf")),
+                                          ("motion_beta", float("nan")), ("motion_noise", -1.0),
+                                          ("min_cutoff", float("nan")), ("shape_cutoff", 0.0),
+                                          ("shape_cutoff", float("inf")), ("beta", -1.0), ("noise_halflife", 0.0)])
+def test_smoothing_config_refuses_non_finite_and_out_of_range_numbers(field, value):
+    """Regression: NaN and infinity passed (`stability --motion-beta nan` wrote NaN results; as a
+    tracker setting they made every smoothed landmark NaN); One Euro values failed only at a
+    track's first frame."""
+    with pytest.raises(ValueError, match=f"smoothing {field} must be a finite number"):
+        SmoothingConfig(**{field: value})
+
+
+def test_stability_refuses_a_nan_smoothing_option_before_work(tiny_list, tmp_path, capsys):
+    from facepoints.cli.main import main
+
+    out = tmp_path / "runs"
+    assert main(["stability", str(tiny_list), "--clips", "1", "--frames", "3", "--motion-beta", "nan",
+                 "--out", str(out), "--no-progress"]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == ["facepoints stability: error: smoothing motion_beta must be a "
+                                                 "finite number >= 0, got nan"]
+    assert captured.out == "" and not out.exists()

@@ -156,3 +156,35 @@ def test_no_cut_is_seen_in_a_moving_clip_with_an_occluder(landmarker, still, sti
     spec = MotionSpec("fast", frames=30, layout="small", face_size=0.25, occluder=0.4, noise=2.0)
     tr = trace_clip(landmarker, make_motion_clip(still, still_landmarks, spec, seed=5), TrackerConfig())
     assert set(tr.track_ids) == {tr.track_ids[0]} and tr.track_ids[0] >= 0
+
+
+def test_step_takes_grey_frames_and_refuses_empty_ones_in_one_line(landmarker, still):
+    """Regression: `FaceTracker.step` on an (H, W) grey frame raised "axes don't match array", on an
+    empty one OpenCV's multi-line assertion; `Landmarker` and `Landmarker.track` take grey frames."""
+    grey = still.mean(axis=2).astype(np.uint8)
+    tracker = FaceTracker(landmarker)
+    assert len(tracker.step(grey).faces) == 1
+    assert len(tracker.step(grey).faces) == 1  # the tracked step too
+    for bad in (np.zeros((0, 0, 3), np.uint8), np.zeros((48, 64, 5), np.uint8)):
+        with pytest.raises(ValueError) as err:
+            tracker.step(bad)
+        assert "frame 2" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("config", ["light", "SmoothingConfig"])
+def test_a_config_that_is_not_a_tracker_config_is_refused_at_once(landmarker, config):
+    """Regression: `lm.track(video, config="light")` failed at the first detector run with
+    "'str' object has no attribute 'match_iou'"."""
+    from facepoints.tracking import SmoothingConfig
+
+    config = SmoothingConfig() if config == "SmoothingConfig" else config
+    with pytest.raises(TypeError, match=r"config must be a TrackerConfig .*TrackerConfig\(smoothing="):
+        FaceTracker(landmarker, config)
+    with pytest.raises(TypeError, match="config must be a TrackerConfig"):
+        landmarker.track([np.zeros((48, 64, 3), np.uint8)], color_order="RGB", config=config)
+
+
+@pytest.mark.parametrize("value", [float("nan"), -0.5])
+def test_motion_prediction_must_be_a_number_at_least_zero(value):
+    with pytest.raises(ValueError, match="motion_prediction must be >= 0"):
+        TrackerConfig(motion_prediction=value)

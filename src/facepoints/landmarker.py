@@ -92,6 +92,8 @@ class Landmarker:
                  flip_test: bool = False, min_confidence: float = 0.05, stages: int | None = None,
                  points: Sequence | np.ndarray | None = None, min_face_size: float | None = None,
                  search_rotated: bool = False) -> None:
+        if threads is not None and not threads >= 1:
+            raise ValueError(f"threads must be >= 1, got {threads!r}")  # None: the runtime's default
         if min_face_size is not None and not min_face_size > 0:
             raise ValueError(f"min_face_size must be positive, got {min_face_size!r}")
         if not 0.0 <= min_confidence <= 1.0:  # also refuses NaN

@@ -6,6 +6,7 @@ import json
 from dataclasses import asdict, replace
 from pathlib import Path
 
+from ..pipeline.overwrite import check_folder_writable
 from .common import add_checkpoint_argument, add_model_arguments, input_guard, with_checkpoint
 
 HELP = ("video stability benchmark: synthetic clips of still test faces (motion, noise, brightness "
@@ -63,15 +64,20 @@ def run(args: argparse.Namespace) -> int:
 
     if args.clips < 1 or args.per_band < 1:
         raise ValueError(f"--clips and --per-band must be >= 1, got {args.clips} and {args.per_band}")
+    if args.frames is not None and args.frames < 2:
+        raise ValueError(f"--frames must be >= 2, got {args.frames}")
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
+    check_folder_writable(args.out, f"--out {args.out}")  # a file there, or no right to write: refused now
     records = read_image_list(args.data)
     if not records:
         raise ValueError(f"{args.data}: the list names no images")
     smoothing = replace(smoothing_preset(args.smoothing), **{k: getattr(args, k) for k in SMOOTHING_OPTIONS
                                                               if getattr(args, k) is not None})
-    if args.bands:
-        return run_bands(args, records, TrackerConfig(motion_prediction=args.motion_prediction, smoothing=smoothing))
-    args.frames = args.frames or ClipSpec.frames
     config = TrackerConfig(motion_prediction=args.motion_prediction, smoothing=smoothing)
+    if args.bands:
+        return run_bands(args, records, config)
+    args.frames = args.frames or ClipSpec.frames
     lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
     stem = f"{lm.card.name}_{list_tag(args.data)}_stability"
     guard = input_guard(args, records)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..pipeline.overwrite import OutputGuard
+from ..pipeline.overwrite import OutputGuard, check_new_file
 from .common import add_checkpoint_argument, add_model_arguments, with_checkpoint
 from .quiet import native_stderr_silenced
 
@@ -15,10 +15,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     from ..tracking import TrackerConfig
 
     p.add_argument("input", help="video file, or a webcam index (0, 1, ...)")
-    p.add_argument("--out", type=Path, help="annotated video to write, browser-playable: .mp4 is H.264, "
-                   ".webm is VP9")
-    p.add_argument("--json", type=Path, help="per-frame results to write (.jsonl, one line per frame, "
-                   "flushed as it goes)")
+    p.add_argument("--out", type=Path, help="annotated video to write (a new file), browser-playable: .mp4 is "
+                   "H.264, .webm is VP9")
+    p.add_argument("--json", type=Path, help="per-frame results to write (a new .jsonl file, one line per "
+                   "frame, flushed as it goes)")
     add_model_arguments(p)
     add_checkpoint_argument(p)
     p.set_defaults(threads=1)
@@ -31,7 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-smoothing", action="store_true", help="same as --smoothing off")
     p.add_argument("--fps", type=float, help="override the source's frame rate")
     p.add_argument("--max-frames", type=int, help="stop after this many frames (e.g. for a webcam)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def parse_source(text: str) -> Path | int:
@@ -48,6 +48,9 @@ def run(args: argparse.Namespace) -> int:
 
     if args.out is None and args.json is None:
         raise ValueError("say where to write: --out OUT.mp4 and/or --json OUT.jsonl")
+    for flag, value in (("--max-frames", args.max_frames), ("--redetect-every", args.redetect_every)):
+        if value is not None and value < 1:
+            raise ValueError(f"{flag} must be >= 1, got {value}")
     if args.out is not None:
         video_codec(args.out)  # .mp4 or .webm, checked before any work
     source_path = parse_source(args.input)
@@ -55,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     guard = OutputGuard(inputs + ([args.checkpoint] if args.checkpoint else []))
     for label, path in (("--out", args.out), ("--json", args.json)):  # refused before anything is written
         if path is not None:
-            guard.claim(path, label)
+            check_new_file(guard.claim(path, label), label)  # an earlier result is never replaced
     smoothing = "off" if args.no_smoothing else args.smoothing
     config = TrackerConfig(redetect_every=args.redetect_every, smoothing=smoothing)
     with native_stderr_silenced():

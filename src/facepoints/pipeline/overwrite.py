@@ -61,3 +61,38 @@ class OutputGuard:
         for key in keys:
             self._outputs[key] = name
         return path
+
+
+def check_new_file(path: str | Path, label: str) -> Path:
+    """``path`` if a new file can be written there: :class:`OverwriteError` when something
+    already exists at ``path`` (a file is never replaced), ``ValueError`` when a folder on
+    the way is a file or the folder it would go in cannot be written."""
+    path = Path(path)
+    if path.is_dir():
+        raise OverwriteError(f"{label} {path} is a folder; name a file to write")
+    if path.exists() or path.is_symlink():
+        raise OverwriteError(f"{label} {path} exists; refusing to replace it (remove it or choose another name)")
+    check_folder_writable(path.parent, f"{label} {path}")
+    return path
+
+
+def check_folder_writable(folder: str | Path, label: str) -> None:
+    """``ValueError`` unless ``folder`` is, or can be made as, a writable folder (the nearest
+    existing one on its way must be a folder this process may write in)."""
+    existing = Path(folder).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise ValueError(f"{label}: {_shown(existing, folder)} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{label}: cannot write in the folder {_shown(existing, folder)} (permission denied)")
+
+
+def _shown(existing: Path, given: str | Path) -> Path:
+    """``existing`` as the user would have named it: relative when ``given`` was."""
+    if Path(given).is_absolute():
+        return existing
+    try:
+        return existing.relative_to(Path.cwd())
+    except ValueError:
+        return existing

@@ -10,6 +10,7 @@ through a One Euro filter with per-point trust. See :class:`SmoothingConfig` and
 """
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -20,6 +21,9 @@ from .one_euro import OneEuroFilter
 from .point_trust import PointTrust
 
 MODES = ("points", "rigid_shape", "kalman")
+#: SmoothingConfig fields that must be finite and > 0, and finite and >= 0
+POSITIVE = ("min_cutoff", "d_cutoff", "shape_cutoff", "measurement_noise", "noise_halflife")
+NON_NEGATIVE = ("beta", "shape_beta", "motion_noise", "motion_beta")
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,11 @@ class SmoothingConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"smoothing mode must be one of {', '.join(MODES)}, got {self.mode!r}")
-        if not self.measurement_noise > 0 or self.motion_noise < 0 or self.motion_beta < 0:
-            raise ValueError("smoothing needs measurement_noise > 0, motion_noise >= 0 and motion_beta >= 0")
+        for name in POSITIVE + NON_NEGATIVE:
+            value, positive = getattr(self, name), name in POSITIVE
+            if not (math.isfinite(value) and (value > 0 if positive else value >= 0)):  # NaN fails too
+                raise ValueError(f"smoothing {name} must be a finite number {'>' if positive else '>='} 0, "
+                                 f"got {value!r}")
 
     def to_dict(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..detectors import Detection
 from ..geometry import box_from_points, box_iou
+from ..pipeline.images import to_rgb_uint8
 from ..results import Face
 from .appearance import Appearance, appearance, cut_reason
 from .frame_result import FrameResult, TrackedFace
@@ -88,8 +89,9 @@ class TrackerConfig:
             raise ValueError("redetect_every and search_every must be >= 1 frame")
         if not 0 < self.match_iou < 1 or not 0 < self.duplicate_iou <= 1 or not 0 <= self.relocate_iou <= 1:
             raise ValueError("IoU thresholds must lie in [0, 1] (match_iou strictly inside)")
-        if self.max_misses < 0 or self.motion_prediction < 0:
-            raise ValueError("max_misses and motion_prediction must be >= 0")
+        if not (self.max_misses >= 0 and self.motion_prediction >= 0):  # NaN fails too
+            raise ValueError(f"max_misses and motion_prediction must be >= 0, got {self.max_misses} and "
+                             f"{self.motion_prediction}")
 
 
 class _Track:
@@ -142,6 +144,9 @@ class FaceTracker:
     """Follows faces through consecutive frames of one video (one instance per video)."""
 
     def __init__(self, landmarker: "Landmarker", config: TrackerConfig | None = None) -> None:
+        if config is not None and not isinstance(config, TrackerConfig):
+            raise TypeError(f"config must be a TrackerConfig (e.g. TrackerConfig(smoothing='light')), "
+                            f"got {type(config).__name__}")
         self.landmarker = landmarker
         self.config = config or TrackerConfig()
         self._tracks: list[_Track] = []
@@ -155,8 +160,11 @@ class FaceTracker:
         return len(self._tracks)
 
     def step(self, rgb: np.ndarray, index: int | None = None, time: float | None = None) -> FrameResult:
-        """Faces in the next frame (RGB uint8); ``index``/``time`` default to a 30 fps count."""
+        """Faces in the next frame (RGB; grey (H, W) and other pixel types as ``Landmarker`` takes
+        them); ``index``/``time`` default to a 30 fps count. A frame that is not an image
+        (empty, wrong shape) raises ``ImageError`` (a ``ValueError``)."""
         index = self._frames if index is None else int(index)
+        rgb = to_rgb_uint8(rgb, "RGB", source=f"frame {index}")  # no copy for an RGB uint8 frame
         time = self._monotonic(index / 30.0 if time is None else float(time))
         self._follow(rgb)
         detect = self._detection_due(index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import subprocess
 import tempfile
 from fractions import Fraction
@@ -67,8 +68,10 @@ class VideoEncoder:
         self.size = (w, h)
         self._failed = False
         self._log = tempfile.TemporaryFile()
+        # its own session: Ctrl-C (sent to the terminal's whole process group) reaches only Python,
+        # whose clean-up then finishes the file; ffmpeg would otherwise close it itself and exit 255
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._log)
+                                         stderr=self._log, start_new_session=os.name == "posix")
 
     def write(self, rgb: np.ndarray) -> None:
         """Append one (h, w, 3) uint8 RGB frame."""
