@@ -220,3 +220,25 @@ def test_second_roll_look_does_not_follow_the_drop_threshold(astronaut, k):
     low, high = (facepoints.Landmarker(threads=1, min_confidence=m)(turned) for m in (0.05, 0.5))
     assert len(low) == len(high) == 1
     np.testing.assert_allclose(low[0].landmarks, high[0].landmarks, atol=1e-4)
+
+
+def test_upright_boxes_crop_a_turned_face_and_need_rolls(landmarker, astronaut, astronaut_face_box):
+    """``landmarks_for_boxes(upright_boxes=...)`` (the tracker's crop along a face's roll): a face turned
+    by 40 degrees, cropped along its upright box, lands where the turned truth is; without rolls refused."""
+    from facepoints.pipeline.rotation import upright_box
+
+    still = landmarker(astronaut, boxes=[astronaut_face_box])[0].landmarks
+    centre = still.mean(axis=0)
+    m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), -40.0, 1.0)
+    turned = cv2.warpAffine(astronaut, m, astronaut.shape[1::-1])
+    truth = apply_affine(m, still)
+    box = box_from_points(truth)
+    face = landmarker.landmarks_for_boxes(turned, box[None], rolls=[40.0], upright_boxes=upright_box(truth, 40.0)[None])[0]
+    iod = np.linalg.norm(truth[36:42].mean(0) - truth[42:48].mean(0))
+    assert np.linalg.norm(face.landmarks - truth, axis=1).mean() / iod < 0.06
+    np.testing.assert_array_equal(face.box, box)  # the reported box stays the image-axis one
+    with pytest.raises(ValueError, match="need the faces' rolls"):
+        landmarker.landmarks_for_boxes(turned, box[None], upright_boxes=box[None])
+    for bad in (np.zeros((2, 4)), np.full((1, 4), np.nan)):  # one per box, finite
+        with pytest.raises(ValueError, match=r"upright_boxes must be \(1, 4\) finite"):
+            landmarker.landmarks_for_boxes(turned, box[None], rolls=[40.0], upright_boxes=bad)

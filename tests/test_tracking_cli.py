@@ -232,3 +232,23 @@ def test_ctrl_c_keeps_both_outputs_and_says_interrupted(tmp_path, astronaut):
     lines = jsonl.read_text().splitlines()
     assert 5 <= len(lines) < 600  # the video was finished, not cut (the key may fall between the two writes)
     assert len(lines) - 1 <= len(decode_all(out)) <= len(lines)
+
+
+def test_min_face_size_finds_a_small_face_in_video(tmp_path, astronaut, capsys):
+    """A face of about 45 px on 640x480 is below the detector's default search size: `track` had no
+    `--min-face-size` (only `detect` had), so a video of it gave no face on any frame."""
+    small = cv2.resize(astronaut_window(astronaut), (160, 160), interpolation=cv2.INTER_AREA)
+    frames = []
+    for k in range(8):
+        canvas = np.full((480, 640, 3), 90, np.uint8)
+        canvas[160:320, 240 + 2 * k:400 + 2 * k] = small
+        frames.append(canvas)
+    video = tmp_path / "small_face.mp4"
+    assert write_video(video, frames, fps=FPS) == 8
+    jsonl = tmp_path / "small.jsonl"
+    assert main(["track", str(video), "--json", str(jsonl), "--min-face-size", "32", "--no-progress"]) == 0
+    rows = [strict_json(line) for line in jsonl.read_text().splitlines()]
+    assert [len(r["faces"]) for r in rows] == [1] * 8 and rows[0]["detector_ran"]
+    capsys.readouterr()
+    assert main(["track", str(video), "--json", str(tmp_path / "b.jsonl"), "--min-face-size", "0"]) == 2
+    assert "min_face_size must be positive" in one_error_line(capsys.readouterr().err)

@@ -188,3 +188,25 @@ def test_a_config_that_is_not_a_tracker_config_is_refused_at_once(landmarker, co
 def test_motion_prediction_must_be_a_number_at_least_zero(value):
     with pytest.raises(ValueError, match="motion_prediction must be >= 0"):
         TrackerConfig(motion_prediction=value)
+
+
+def test_a_head_turning_to_ninety_degrees_is_followed_upright(still, still_landmarks, landmarker):
+    """Regression: tracking cropped every face upright, so a head turning in-plane was lost from about
+    65 degrees on (11 of 40 frames without a face). Crops now turn with the last landmarks' roll."""
+    import cv2
+
+    h, w = still.shape[:2]
+    canvas = np.zeros((2 * h, 2 * w, 3), np.uint8)
+    canvas[h // 2:h // 2 + h, w // 2:w // 2 + w] = still
+    centre = still_landmarks.mean(axis=0) + (w // 2, h // 2)
+    tracker = FaceTracker(landmarker, TrackerConfig(smoothing="off"))
+    scheme = get_scheme("ibug68")
+    for k, angle in enumerate(np.linspace(0.0, 90.0, 24)):
+        m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), -angle, 1.0)  # clockwise on screen
+        frame = cv2.warpAffine(canvas, m, (canvas.shape[1], canvas.shape[0]))
+        truth = (still_landmarks + (w // 2, h // 2)) @ m[:, :2].T + m[:, 2]
+        result = tracker.step(frame, k)
+        assert len(result.faces) == 1, f"no face at {angle:.0f} degrees"
+        error = np.linalg.norm(result.faces[0].raw_landmarks - truth, axis=1).mean()
+        nme = error / scheme.normaliser(truth[None], "interocular")[0]
+        assert nme < 0.08, f"{angle:.0f} degrees: NME {nme:.3f}"

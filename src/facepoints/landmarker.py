@@ -290,7 +290,8 @@ class Landmarker:
 
     def landmarks_for_boxes(self, rgb: np.ndarray, boxes: np.ndarray, scores: Sequence[float] | None = None,
                             source: str = "given", refine: int = 0,
-                            rolls: Sequence[float] | None = None) -> list[Face]:
+                            rolls: Sequence[float] | None = None,
+                            upright_boxes: np.ndarray | None = None) -> list[Face]:
         """Faces for boxes in an RGB uint8 image; with ``refine`` > 0 each crop is re-centred that
         many times on the tight box of the previous prediction (the reported box stays the input).
         Pose, confidence and sigma, when the model has them, come from the last (most centred) crop.
@@ -299,13 +300,19 @@ class Landmarker:
         each re-centring then also takes the roll of the previous prediction's eyes (the model's
         own check of the detector's estimate), see :func:`facepoints.pipeline.rotation.upright_box`;
         faces still turned beyond ``DOUBTFUL_ROLL`` then get a second alignment pass
-        (:func:`facepoints.pipeline.realign.realign_turned`)."""
+        (:func:`facepoints.pipeline.realign.realign_turned`). ``upright_boxes`` (K, 4), with
+        ``rolls``: the faces' own upright boxes (:func:`facepoints.pipeline.rotation.upright_box`,
+        e.g. of their landmarks in the previous video frame) to crop instead of the square
+        upright box inside each image box."""
         if len(boxes) == 0:
             return []
         crop_boxes, angles = boxes, None
         if rolls is not None:
             angles = np.asarray(rolls, np.float64).reshape(len(boxes))
-            crop_boxes = np.stack([upright_side(b, a) for b, a in zip(boxes, angles)])
+            crop_boxes = (_upright_boxes(upright_boxes, len(boxes)) if upright_boxes is not None
+                          else np.stack([upright_side(b, a) for b, a in zip(boxes, angles)]))
+        elif upright_boxes is not None:
+            raise ValueError("upright_boxes need the faces' rolls")
         for step in range(refine):
             first = self._run(rgb, crop_boxes, self._box_runtime, angles)
             if step == 0 and angles is not None and first.confidence is not None:
@@ -384,3 +391,12 @@ class Landmarker:
         from .tracking import track  # noqa: PLC0415 - higher layer, see the docstring
 
         return track(self, source, color_order, fps, config, progress, max_frames)
+
+
+def _upright_boxes(boxes, count: int) -> np.ndarray:
+    """(count, 4) float32 upright boxes; ``ValueError`` in one line for another shape or a non-finite value."""
+    arr = np.asarray(boxes, np.float32)
+    if arr.shape != (count, 4) or not np.isfinite(arr).all():
+        raise ValueError(f"upright_boxes must be ({count}, 4) finite xyxy values, one per box; got shape {arr.shape}")
+    return arr
+

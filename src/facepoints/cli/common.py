@@ -34,6 +34,16 @@ def one_line(exc: BaseException) -> str:
     return " ".join(str(message).split())
 
 
+def add_face_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--min-face-size`` and ``--search-rotated``: how the face detector searches (``Landmarker``'s
+    ``min_face_size`` and ``search_rotated``)."""
+    parser.add_argument("--min-face-size", type=float, default=None,
+                        help="smallest face side (pixels) to search for: finds small faces in large images, slower")
+    parser.add_argument("--search-rotated", action="store_true",
+                        help="also search copies turned by 90/180/270 degrees (upside-down faces; about 4x the "
+                             "detector time)")
+
+
 def add_split_arguments(parser: argparse.ArgumentParser, purpose: str) -> None:
     """``--split all|train|val`` and ``--val-fraction``: only one part of a training list, split
     exactly as ``facepoints train`` does; ``purpose`` ends the help (why one would)."""

@@ -19,7 +19,7 @@ from ..pipeline.overwrite import OutputGuard
 from ..samples import SAMPLES, sample_image
 from ..tables.files import FORMATS, TableWriter
 from ..tables.rows import error_rows, image_rows
-from .common import add_checkpoint_argument, add_model_arguments, model_name, one_line, to_json
+from .common import add_checkpoint_argument, add_face_search_arguments, add_model_arguments, model_name, one_line, to_json
 from .detect_outputs import (TABLE_STEM, check_replaceable, check_table_replaceable, detect_record, output_paths,
                              write_overlay)
 from .image_inputs import expand_inputs, unique_names
@@ -45,10 +45,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
                    help="explicit tight face box in pixels (repeatable); skips the detector")
-    p.add_argument("--min-face-size", type=float, default=None,
-                   help="smallest face side (pixels) to search for: finds small faces in large photos, slower")
-    p.add_argument("--search-rotated", action="store_true",
-                   help="also search copies turned by 90/180/270 degrees (upside-down faces; ~4x detector time)")
+    add_face_search_arguments(p)
     p.add_argument("--no-overlay", action="store_true", help="write no overlay PNG")
     p.add_argument("--format", choices=("json",) + FORMATS, default="json",
                    help="json: NAME.json per image (default); jsonl, csv, parquet: one table "

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import add_checkpoint_argument, add_model_arguments, add_split_arguments, input_guard, with_checkpoint
+from .common import (add_checkpoint_argument, add_face_search_arguments, add_model_arguments, add_split_arguments,
+                     input_guard, with_checkpoint)
 
 HELP = ("find faces with no boxes given: share found, NME on found faces, FR counting misses, ms per image on the "
         "list, its occluded copy, rotated copies and composite large photos; false detections on face-free images")
@@ -25,12 +26,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
     add_checkpoint_argument(p)
     p.add_argument("--detector", default="default", help="face detector name (default: the package's default)")
-    p.add_argument("--min-face-size", type=float, default=None,
-                   help="smallest face side (pixels) searched for: slower, finds small faces in large photos")
+    add_face_search_arguments(p)
     p.add_argument("--whole-image", choices=["fill", "letterbox"], default=None,
                    help="BlazeFace's whole-image pass: fill (the default) or MediaPipe's letterbox")
-    p.add_argument("--search-rotated", action="store_true",
-                   help="also search copies turned by 90/180/270 degrees (about 4x the detector time)")
     p.add_argument("--sets", nargs="+", default=list(CONDITIONS), choices=CONDITIONS, metavar="SET",
                    help=f"which sets to run (default all: {' '.join(CONDITIONS)})")
     p.add_argument("--angles", type=float, nargs="+", default=[90.0, -90.0],

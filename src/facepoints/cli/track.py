@@ -5,7 +5,7 @@ import argparse
 from pathlib import Path
 
 from ..pipeline.overwrite import OutputGuard, check_new_file
-from .common import add_checkpoint_argument, add_model_arguments, with_checkpoint
+from .common import add_checkpoint_argument, add_face_search_arguments, add_model_arguments, with_checkpoint
 from .quiet import native_stderr_silenced
 
 HELP = "track faces and landmarks through a video file or webcam (annotated video, JSON Lines per frame)"
@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     add_model_arguments(p)
     add_checkpoint_argument(p)
     p.set_defaults(threads=1)
+    add_face_search_arguments(p)
     p.add_argument("--detector", default="default", help="face detector name (see facepoints.detectors)")
     p.add_argument("--redetect-every", type=int, default=TrackerConfig.redetect_every, metavar="N",
                    help="run the face detector every N frames to pick up new faces (default %(default)s)")
@@ -63,7 +64,8 @@ def run(args: argparse.Namespace) -> int:
     config = TrackerConfig(redetect_every=args.redetect_every, smoothing=smoothing)
     with native_stderr_silenced():
         source = open_video(source_path, fps=args.fps)  # bad input fails before any output
-    lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads)
+    lm = Landmarker(args.model, detector=args.detector, backend=args.backend, threads=args.threads,
+                    min_face_size=args.min_face_size, search_rotated=args.search_rotated)
     frames = track_frames(lm, source, config=config, progress=not args.no_progress, max_frames=args.max_frames)
     jsonl = JsonlWriter(args.json) if args.json else None
     video = None

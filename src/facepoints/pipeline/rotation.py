@@ -62,9 +62,14 @@ def upright_box(points: np.ndarray, roll: float) -> np.ndarray:
     """(4,) float32 upright box of (N, 2) landmarks of a face with ``roll``: the tight box of
     the points turned upright, its centre turned back into the image."""
     pts = np.asarray(points, np.float64)
+    pts = pts[~np.isnan(pts).any(axis=1)] if np.isnan(pts).any() else pts
     pivot = pts.mean(0)
-    box = box_from_points(rotate_points(pts, pivot, roll)).astype(np.float64)
-    centre = rotate_points(np.array([[(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]]), pivot, -roll)[0]
+    a = np.deg2rad(roll)
+    c, s = np.cos(a), np.sin(a)
+    upright = (pts - pivot) @ np.array([[c, -s], [s, c]]) + pivot  # rotate_points(pts, pivot, roll), in one step
+    box = np.concatenate([upright.min(0), upright.max(0)]).astype(np.float32).astype(np.float64)
+    middle = np.array([(box[0] + box[2]) / 2, (box[1] + box[3]) / 2]) - pivot
+    centre = middle @ np.array([[c, s], [-s, c]]) + pivot  # turned back: rotate_points(middle, pivot, -roll)
     half = np.array([box[2] - box[0], box[3] - box[1]]) / 2
     return np.concatenate([centre - half, centre + half]).astype(np.float32)
 

@@ -2,9 +2,10 @@
 
 Per frame, :meth:`FaceTracker.step`
 
-1. crops every tracked face from the tight box of its previous raw landmarks (optionally
-   moved by the face's last frame-to-frame shift, ``motion_prediction``) and runs the
-   landmark model on all of them in one batch;
+1. crops every tracked face from the box of its previous raw landmarks along the face's own
+   axes, turned by their roll (the line through the eyes), so a tilted head is seen upright as
+   in single images (optionally moved by the face's last frame-to-frame shift,
+   ``motion_prediction``), and runs the landmark model on all of them in one batch;
 2. checks each result (:mod:`facepoints.tracking.health`): a *failed* track (face
    confidence < 0.7 when the model has a confidence branch, landmarks that left the frame,
    collapsed or exploded, or a *cut*: the colours or picture in its box changed at once,
@@ -15,7 +16,7 @@ Per frame, :meth:`FaceTracker.step`
    tracked. Detections are matched to tracks by IoU; a failed or suspect track that a
    detection confirms, or one whose landmarks from the detector box disagree with the
    tracked ones, is re-located from that box as a single image would be (same id; this
-   resets any drift). A cut track ends (the detection that matched it starts a new track,
+   resets any drift; the detector's eye keypoints give the crop's roll, as for a photo). A cut track ends (the detection that matched it starts a new track,
    so another face never inherits the old one's id and smoothed history). A failed
    track without a detection is dropped; a healthy one counts a miss, unless the model's
    own confidence vouches for it, and is dropped after ``max_misses`` misses in a row.
@@ -41,8 +42,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..detectors import Detection
+from ..detectors.rotated import detection_roll
 from ..geometry import box_from_points, box_iou
 from ..pipeline.images import to_rgb_uint8
+from ..pipeline.rotation import eye_groups, roll_from_eyes, upright_box
 from ..results import Face
 from .appearance import Appearance, appearance, cut_reason
 from .frame_result import FrameResult, TrackedFace
@@ -117,6 +120,10 @@ class _Track:
         """The next frame's crop box: this frame's tight landmark box, moved by the predicted shift."""
         return self.box + np.tile(self.velocity * motion_prediction, 2)
 
+    def upright_roi(self, roll: float, motion_prediction: float) -> np.ndarray:
+        """The same along the face's own axes: the upright box of its landmarks turned by ``roll``."""
+        return upright_box(self.face.landmarks, roll) + np.tile(self.velocity * motion_prediction, 2)
+
     def follow(self, face: Face) -> None:
         """Take the face tracked into this frame; the box centre's shift becomes the velocity."""
         box = box_from_points(face.landmarks)
@@ -154,6 +161,7 @@ class FaceTracker:
         self._frames = 0
         self._last_detection: int | None = None
         self._last_time: float | None = None
+        self._eyes: tuple[list[int], list[int]] | None = None  # the scheme's eye points, for the crop's roll
 
     @property
     def num_tracks(self) -> int:
@@ -189,9 +197,12 @@ class FaceTracker:
         """Landmarks for every track from its ROI, and their health."""
         if not self._tracks:
             return
-        limits = self.config.health
-        rois = np.stack([t.roi(self.config.motion_prediction) for t in self._tracks])
-        faces = self.landmarker.landmarks_for_boxes(rgb, rois, [t.face.score for t in self._tracks], "track")
+        limits, shift = self.config.health, self.config.motion_prediction
+        rois = np.stack([t.roi(shift) for t in self._tracks])
+        rolls = self._rolls()
+        upright = None if rolls is None else np.stack([t.upright_roi(r, shift) for t, r in zip(self._tracks, rolls)])
+        faces = self.landmarker.landmarks_for_boxes(rgb, rois, [t.face.score for t in self._tracks], "track",
+                                                    rolls=rolls, upright_boxes=upright)
         for track, face in zip(self._tracks, faces):
             track.failure = track_failure(face, rgb.shape, track.box, limits)
             if track.failure is None:  # a failed track keeps its last good face until the detector decides
@@ -202,6 +213,18 @@ class FaceTracker:
                 track.appearance = now
                 if cut:  # the detector starts a new track for whatever face is there now
                     track.cut, track.failure = True, cut
+
+    def _rolls(self) -> np.ndarray | None:
+        """Each track's roll (degrees) from its last landmarks' eyes: the next crop is turned by it,
+        so a tilted head is seen upright as in single images (``None``: a model located at plane
+        points, whose landmarks have no eyes to measure)."""
+        if self.landmarker.points is not None:
+            return None
+        if self._eyes is None:
+            self._eyes = eye_groups(self.landmarker.scheme)
+        right, left = self._eyes
+        return np.array([float(roll_from_eyes(t.face.landmarks[right].mean(0), t.face.landmarks[left].mean(0)))
+                         for t in self._tracks])
 
     def _detection_due(self, index: int) -> bool:
         last, c = self._last_detection, self.config
@@ -257,7 +280,7 @@ class FaceTracker:
             return []
         lm = self.landmarker
         return lm.landmarks_for_boxes(rgb, np.stack([d.box for d in detections]), [d.score for d in detections],
-                                      lm.detector.name, refine=lm.refine)
+                                      lm.detector.name, refine=lm.refine, rolls=[detection_roll(d) for d in detections])
 
     def _drop_duplicates(self) -> None:
         """Of two tracks on one face (IoU above ``duplicate_iou``), keep the older."""
