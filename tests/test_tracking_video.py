@@ -7,6 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
+from facepoints.pipeline.overwrite import OverwriteError
 from facepoints.results import Face
 from facepoints.tracking import (AnnotatedVideoWriter, FrameResult, JsonlWriter, TrackedFace, VideoError,
                                  open_video)
@@ -190,11 +191,31 @@ def test_annotated_writer_refuses_other_suffixes_before_writing(tmp_path, name):
     assert "\n" not in str(caught.value) and list(tmp_path.iterdir()) == []
 
 
+def test_writers_never_replace_an_existing_file_or_folder(tmp_path):
+    """Regression: the Python writers replaced an existing file (only ``facepoints track`` refused);
+    a folder at the target failed only after ffmpeg had started."""
+    (tmp_path / "taken.mp4").mkdir()
+    with pytest.raises(OverwriteError, match="is a folder"):
+        AnnotatedVideoWriter(tmp_path / "taken.mp4", fps=25.0)
+    for name in ("old.mp4", "old.jsonl"):
+        (tmp_path / name).write_text("earlier result")
+    with pytest.raises(OverwriteError, match="refusing to replace"):
+        AnnotatedVideoWriter(tmp_path / "old.mp4", fps=25.0)
+    with pytest.raises(OverwriteError, match="refusing to replace"):
+        JsonlWriter(tmp_path / "old.jsonl")
+    assert {p.name: p.read_text() for p in tmp_path.glob("old.*")} == {"old.mp4": "earlier result",
+                                                                     "old.jsonl": "earlier result"}
+
+
+
+
 def test_annotated_writer_reports_an_unwritable_target_in_one_line(tmp_path):
-    (tmp_path / "taken.mp4").mkdir()  # a folder where the file should go: ffmpeg cannot open it
+    folder = tmp_path / "gone"
+    writer = AnnotatedVideoWriter(folder / "out.mp4", fps=25.0)
+    folder.rmdir()  # the folder vanished before the first frame: ffmpeg cannot open the file
     with pytest.raises(OSError) as caught:
-        with AnnotatedVideoWriter(tmp_path / "taken.mp4", fps=25.0) as writer:
+        with writer:
             for i, frame in enumerate(counter_frames(40)):
                 writer.write(frame, FrameResult(i, i / 25.0, [], detector_ran=False))
     message = str(caught.value)
-    assert "taken.mp4" in message and "ffmpeg" in message and "\n" not in message
+    assert "out.mp4" in message and "ffmpeg" in message and "\n" not in message

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from types import TracebackType
 
+from ..pipeline.overwrite import check_new_file
 from .frame_result import FrameResult
 
 
@@ -12,12 +13,13 @@ class JsonlWriter:
     """Writes one :class:`FrameResult` per line (``{"index", "time", "detector_ran", "faces"}``).
 
     Each line is flushed at once, so a run that stops (an error, a kill) leaves every
-    frame processed until then on disk. Standard JSON only (no NaN/Infinity)."""
+    frame processed until then on disk. Standard JSON only (no NaN/Infinity). An existing
+    ``path`` is refused (``OverwriteError``), never replaced."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = check_new_file(path, "JSON Lines output")  # an earlier result is never replaced
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("w", encoding="utf-8")
+        self._file = self.path.open("x", encoding="utf-8")
         self.lines = 0
 
     def write(self, result: FrameResult) -> None:

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ..drawing import draw_faces
+from ..pipeline.overwrite import check_new_file
 from ..results import Face
 from .frame_result import FrameResult
 from .video_encoder import VideoEncoder, video_codec
@@ -17,7 +18,8 @@ from .video_source import VideoError
 class AnnotatedVideoWriter:
     """Writes RGB frames with their tracked faces (smoothed landmarks, track id) to a video file
     that browsers play: ``.mp4`` is H.264 (yuv420p), ``.webm`` is VP9; another suffix raises
-    ``VideoError``. Encoding is done by the ffmpeg binary bundled with ``imageio-ffmpeg``.
+    ``VideoError``; an existing ``path`` is refused (``OverwriteError``), never replaced. Encoding is done
+    by the ffmpeg binary bundled with ``imageio-ffmpeg``.
 
     The frame size is fixed by the first frame; a later frame of another size raises
     ``VideoError``. Closing finalises the file (an MP4 is only playable once closed)."""
@@ -25,6 +27,7 @@ class AnnotatedVideoWriter:
     def __init__(self, path: str | Path, fps: float) -> None:
         self.path = Path(path)
         self.codec = video_codec(self.path)
+        check_new_file(self.path, "video output")  # an earlier result is never replaced
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fps = float(fps)
         self._writer: VideoEncoder | None = None
