@@ -233,7 +233,8 @@ def test_upright_boxes_crop_a_turned_face_and_need_rolls(landmarker, astronaut, 
     turned = cv2.warpAffine(astronaut, m, astronaut.shape[1::-1])
     truth = apply_affine(m, still)
     box = box_from_points(truth)
-    face = landmarker.landmarks_for_boxes(turned, box[None], rolls=[40.0], upright_boxes=upright_box(truth, 40.0)[None])[0]
+    face = landmarker.landmarks_for_boxes(turned, box[None], rolls=[40.0],
+                                          upright_boxes=upright_box(truth, 40.0)[None])[0]
     iod = np.linalg.norm(truth[36:42].mean(0) - truth[42:48].mean(0))
     assert np.linalg.norm(face.landmarks - truth, axis=1).mean() / iod < 0.06
     np.testing.assert_array_equal(face.box, box)  # the reported box stays the image-axis one

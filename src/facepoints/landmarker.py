@@ -399,4 +399,3 @@ def _upright_boxes(boxes, count: int) -> np.ndarray:
     if arr.shape != (count, 4) or not np.isfinite(arr).all():
         raise ValueError(f"upright_boxes must be ({count}, 4) finite xyxy values, one per box; got shape {arr.shape}")
     return arr
-

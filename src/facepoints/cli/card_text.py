@@ -115,7 +115,7 @@ def _metric_lines(metrics: dict, config: dict) -> list[str]:
 def _speed_lines(speed: dict) -> list[str]:
     lines, notes = [], []
     for kind, rows in speed.items():
-        if isinstance(rows, dict) and "ratio_median" in rows:  # the same weights re-exported, timed against the old file
+        if isinstance(rows, dict) and "ratio_median" in rows:  # the same weights re-exported, timed against before
             notes.append(f"  {kind.replace('_', ' ')} ({rows.get('date', '?')}): {rows['ratio_median']:.2f}x the "
                          f"previous file's median time; {rows.get('change', '')}")
             if rows.get("command"):

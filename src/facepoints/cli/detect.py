@@ -19,7 +19,8 @@ from ..pipeline.overwrite import OutputGuard
 from ..samples import SAMPLES, sample_image
 from ..tables.files import FORMATS, TableWriter
 from ..tables.rows import error_rows, image_rows
-from .common import add_checkpoint_argument, add_face_search_arguments, add_model_arguments, model_name, one_line, to_json
+from .common import (add_checkpoint_argument, add_face_search_arguments, add_model_arguments, model_name, one_line,
+                     to_json)
 from .detect_outputs import (TABLE_STEM, check_replaceable, check_table_replaceable, detect_record, output_paths,
                              write_overlay)
 from .image_inputs import expand_inputs, unique_names

@@ -96,4 +96,3 @@ def run(args: argparse.Namespace) -> int:
         if path is not None:
             print(f"wrote {path}")
     return 0
-

@@ -185,7 +185,8 @@ def summarise_traces(traces: Sequence[ClipTrace], scheme: LandmarkScheme,
     tracking = [~tr.detector_ran & (tr.faces > 0) for tr in traces]
     ms = np.concatenate([(tr.step_ms / np.maximum(tr.faces, 1))[k] for tr, k in zip(traces, tracking)])
     cpu = np.concatenate([(tr.step_cpu_ms / np.maximum(tr.faces, 1))[k] for tr, k in zip(traces, tracking)])
-    network = [(tr.network_ms / np.maximum(tr.faces, 1))[k] for tr, k in zip(traces, tracking) if tr.network_ms is not None]
+    network = [(tr.network_ms / np.maximum(tr.faces, 1))[k] for tr, k in zip(traces, tracking)
+               if tr.network_ms is not None]
     out = {"nme_raw": _pooled([e[0] for e in raw]), "nme_smoothed": _pooled([e[0] for e in smooth]),
            "jitter_raw": _pooled([e[1] for e in raw]), "jitter_smoothed": _pooled([e[1] for e in smooth]),
            "detector_share": float(np.mean(np.concatenate([tr.detector_ran for tr in traces]))),

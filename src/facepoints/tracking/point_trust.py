@@ -120,4 +120,3 @@ def _median(values: np.ndarray) -> float:
         return float(np.partition(values, half)[half])
     part = np.partition(values, (half - 1, half))
     return float((part[half - 1] + part[half]) / 2)
-

@@ -170,4 +170,3 @@ class LandmarkSmoother:
 def _box_side(points: np.ndarray) -> float:
     """The longer side of the points' tight box, at least 1 pixel."""
     return max(float((points.max(axis=0) - points.min(axis=0)).max()), 1.0)
-

@@ -16,8 +16,9 @@ Per frame, :meth:`FaceTracker.step`
    tracked. Detections are matched to tracks by IoU; a failed or suspect track that a
    detection confirms, or one whose landmarks from the detector box disagree with the
    tracked ones, is re-located from that box as a single image would be (same id; this
-   resets any drift; the detector's eye keypoints give the crop's roll, as for a photo). A cut track ends (the detection that matched it starts a new track,
-   so another face never inherits the old one's id and smoothed history). A failed
+   resets any drift; the detector's eye keypoints give the crop's roll, as for a photo). A
+   cut track ends (the detection that matched it starts a new track, so another face never
+   inherits the old one's id and smoothed history). A failed
    track without a detection is dropped; a healthy one counts a miss, unless the model's
    own confidence vouches for it, and is dropped after ``max_misses`` misses in a row.
    Unmatched detections start new tracks;
@@ -45,7 +46,7 @@ from ..detectors import Detection
 from ..detectors.rotated import detection_roll
 from ..geometry import box_from_points, box_iou
 from ..pipeline.images import to_rgb_uint8
-from ..pipeline.rotation import eye_groups, roll_from_eyes, upright_box
+from ..pipeline.rotation import landmark_roll, upright_box
 from ..results import Face
 from .appearance import Appearance, appearance, cut_reason
 from .frame_result import FrameResult, TrackedFace
@@ -161,7 +162,6 @@ class FaceTracker:
         self._frames = 0
         self._last_detection: int | None = None
         self._last_time: float | None = None
-        self._eyes: tuple[list[int], list[int]] | None = None  # the scheme's eye points, for the crop's roll
 
     @property
     def num_tracks(self) -> int:
@@ -218,13 +218,10 @@ class FaceTracker:
         """Each track's roll (degrees) from its last landmarks' eyes: the next crop is turned by it,
         so a tilted head is seen upright as in single images (``None``: a model located at plane
         points, whose landmarks have no eyes to measure)."""
-        if self.landmarker.points is not None:
+        lm = self.landmarker
+        if lm.points is not None:
             return None
-        if self._eyes is None:
-            self._eyes = eye_groups(self.landmarker.scheme)
-        right, left = self._eyes
-        return np.array([float(roll_from_eyes(t.face.landmarks[right].mean(0), t.face.landmarks[left].mean(0)))
-                         for t in self._tracks])
+        return np.asarray(landmark_roll(np.stack([t.face.landmarks for t in self._tracks]), lm.scheme), np.float64)
 
     def _detection_due(self, index: int) -> bool:
         last, c = self._last_detection, self.config
